@@ -1,0 +1,8 @@
+//! dbfleet: a declarative GitOps reconciler for self-hosted database clusters.
+//!
+//! Data path: `source` (a git commit or working tree) -> `load` (typed,
+//! validated `model`) -> `render` (files per node) -> `plan` (typed steps).
+//! The pure core (model, load, render, plan) does no I/O.
+
+pub mod layout;
+pub mod model;
