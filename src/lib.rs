@@ -4,5 +4,12 @@
 //! validated `model`) -> `render` (files per node) -> `plan` (typed steps).
 //! The pure core (model, load, render, plan) does no I/O.
 
+pub mod cli;
+pub mod diag;
 pub mod layout;
+pub mod load;
 pub mod model;
+pub mod schema;
+pub mod source;
+pub mod state;
+pub mod validate;

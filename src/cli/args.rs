@@ -1,0 +1,121 @@
+//! Flags only; no logic.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dbfleet",
+    version,
+    about = "Declarative GitOps reconciler for self-hosted database clusters"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// State directory (overrides `state_dir` in fleet.toml).
+    #[arg(long, global = true, env = "DBFLEET_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Colour: auto (when a terminal), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check every file of a repository.
+    Validate(ValidateArgs),
+    /// Show what apply would do, with unified diffs of every config file.
+    Plan(PlanArgs),
+    /// Print the JSON Schemas of fleet.toml, cluster and request files.
+    Schema(SchemaArgs),
+}
+
+/// The repository: a positional path or `--repo`, default the current directory.
+#[derive(Debug, Args)]
+pub struct RepoArg {
+    /// Path to a checkout of the repository.
+    #[arg(value_name = "REPO")]
+    pub path: Option<PathBuf>,
+    /// Same as the positional REPO.
+    #[arg(long = "repo", value_name = "DIR", conflicts_with = "path")]
+    pub flag: Option<PathBuf>,
+}
+
+impl RepoArg {
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .clone()
+            .or_else(|| self.flag.clone())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub repo: RepoArg,
+    /// Output format for the problems found.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub repo: RepoArg,
+    /// Render and compare with the state store only; contact no host.
+    #[arg(long)]
+    pub offline: bool,
+    /// Compare two revisions of the repository (for pull requests): no hosts, no state.
+    #[arg(long, value_name = "REV", conflicts_with = "offline")]
+    pub base: Option<String>,
+    /// The revision compared with --base (default: the working tree).
+    #[arg(long, value_name = "REV", requires = "base")]
+    pub head: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema: fleet, cluster or request (default: all three, as one JSON object).
+    #[arg(value_parser = ["fleet", "cluster", "request"])]
+    pub which: Option<String>,
+    /// Write the schema files into this directory instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+}

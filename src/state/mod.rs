@@ -1,0 +1,139 @@
+//! The embedded inventory store: a directory holding, per cluster, the node
+//! number allocations, the current primary and what was last applied to each
+//! node; plus locks so that two dbfleet processes never work on one cluster
+//! at once. Every write is atomic (temporary file, fsync, rename).
+//!
+//! Layout:
+//! ```text
+//! <dir>/clusters/<name>.json   ClusterState
+//! <dir>/locks/<name>.lock      held (flock) while a process works on the cluster
+//! ```
+
+mod files;
+mod lock;
+
+pub use files::write_atomic;
+pub use lock::ClusterLock;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::layout::Allocations;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("state file {path} is corrupt: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot write state file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cluster `{cluster}` is locked by another dbfleet process ({holder})")]
+    Locked { cluster: String, holder: String },
+}
+
+/// What dbfleet last recorded about one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// Node numbers, with tombstones of removed nodes.
+    #[serde(default)]
+    pub allocations: Allocations,
+    /// Host of the current primary (absent before the first apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    /// Per node name: the files last written to it.
+    #[serde(default)]
+    pub applied: BTreeMap<String, AppliedNode>,
+    /// Commit of the repository the last apply came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+/// The files last written to one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedNode {
+    pub host: String,
+    /// Host path -> applied file.
+    pub files: BTreeMap<String, AppliedFile>,
+}
+
+/// One applied file: its content (rendered files hold no secrets) and digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedFile {
+    pub sha256: String,
+    pub content: String,
+}
+
+/// The state directory.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+impl StateStore {
+    /// Open (without creating) the store at `dir`.
+    pub fn open(dir: impl Into<PathBuf>) -> StateStore {
+        StateStore { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn cluster_path(&self, name: &str) -> PathBuf {
+        self.dir.join("clusters").join(format!("{name}.json"))
+    }
+
+    /// The recorded state of a cluster; empty when none was recorded.
+    pub fn cluster(&self, name: &str) -> Result<ClusterState, StateError> {
+        let path = self.cluster_path(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path, source })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClusterState::default()),
+            Err(source) => Err(StateError::Read { path, source }),
+        }
+    }
+
+    /// Every recorded cluster, by name.
+    pub fn clusters(&self) -> Result<BTreeMap<String, ClusterState>, StateError> {
+        let dir = self.dir.join("clusters");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(source) => return Err(StateError::Read { path: dir, source }),
+        };
+        let mut out = BTreeMap::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| StateError::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if let Some(name) = file.strip_suffix(".json") {
+                out.insert(name.to_string(), self.cluster(name)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Record the state of a cluster (atomically).
+    pub fn save_cluster(&self, name: &str, state: &ClusterState) -> Result<(), StateError> {
+        let path = self.cluster_path(name);
+        let bytes = serde_json::to_vec_pretty(state).map_err(|source| StateError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        write_atomic(&path, &bytes, 0o600).map_err(|source| StateError::Write { path, source })
+    }
+
+    /// Take the cluster's lock; fails at once when another process holds it.
+    pub fn lock(&self, name: &str) -> Result<ClusterLock, StateError> {
+        ClusterLock::acquire(&self.dir.join("locks"), name)
+    }
+}

@@ -1,0 +1,285 @@
+//! Rules for one cluster file, and for clusters against each other.
+
+use std::collections::HashMap;
+
+use super::{addr, line_of, Input};
+use crate::diag::Diagnostic;
+use crate::load::doc::Doc;
+use crate::model::{Cluster, Engine, Fleet, Topology};
+
+pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let err = |ptr: &str, msg: String, label: &str| {
+        Diagnostic::error(file, msg)
+            .field(crate::load::doc::field_path(ptr))
+            .at(doc.value_span(ptr))
+            .label(label)
+    };
+
+    let expected_file = format!("clusters/{}.toml", c.name);
+    if file != expected_file {
+        out.push(
+            err(
+                "/name",
+                format!("cluster `{}` is defined in {file}", c.name),
+                "does not match the file name",
+            )
+            .help(format!(
+                "a cluster lives in clusters/<name>.toml: rename the file to {expected_file}"
+            )),
+        );
+    }
+
+    if !c.engine.accepts_version(&c.version) {
+        let what = match c.engine {
+            Engine::Timescaledb | Engine::Hydra => format!("PostgreSQL major version for {}", c.engine),
+            e => format!("{e} release"),
+        };
+        out.push(
+            err(
+                "/version",
+                format!("`{}` is not a known {what}", c.version),
+                "unknown version",
+            )
+            .help(format!(
+                "known versions for {}: {}",
+                c.engine,
+                c.engine.versions().join(", ")
+            )),
+        );
+    }
+
+    if !c.engine.supports(c.topology) {
+        let engines: Vec<&str> = Engine::multi_master_engines()
+            .iter()
+            .map(|e| e.as_str())
+            .collect();
+        out.push(
+            err(
+                "/topology",
+                format!("{} has no {} topology", c.engine, c.topology),
+                "not available for this engine",
+            )
+            .help(format!(
+                "multi-master is available for {}; use \"single\" or \"primary-replica\"",
+                engines.join(", ")
+            )),
+        );
+    }
+    let n = c.nodes.len();
+    let count_problem = match c.topology {
+        Topology::Single if n != 1 => Some((
+            format!("a single cluster has exactly one node, found {n}"),
+            "use topology = \"primary-replica\" for more than one node".to_string(),
+        )),
+        Topology::MultiMaster if n != 2 => Some((
+            format!("multi-master needs exactly 2 nodes, found {n}"),
+            "two primaries replicate from each other; use primary-replica for more nodes".to_string(),
+        )),
+        Topology::PrimaryReplica if n < 2 => Some((
+            format!("primary-replica needs at least 2 nodes, found {n}"),
+            "add a node, or use topology = \"single\"".to_string(),
+        )),
+        _ => None,
+    };
+    if let Some((msg, help)) = count_problem {
+        if n > 0 {
+            out.push(
+                Diagnostic::error(file, msg)
+                    .field("nodes")
+                    .at(doc.value_span("/topology"))
+                    .label(format!("{} topology", c.topology))
+                    .help(help),
+            );
+        }
+    }
+
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, node) in c.nodes.iter().enumerate() {
+        let ptr = format!("/nodes/{i}/host");
+        if !addr::valid_host(&node.host) {
+            out.push(
+                err(
+                    &ptr,
+                    format!("`{}` is not a valid IP address or host name", node.host),
+                    "invalid host",
+                )
+                .help("write an IPv4 or IPv6 address, or a DNS name"),
+            );
+        } else if let Some(first) = seen.get(node.host.as_str()) {
+            let first_ptr = format!("/nodes/{first}/host");
+            let line = line_of(doc.value_span(&first_ptr), Some(doc.text.as_str()));
+            out.push(
+                err(
+                    &ptr,
+                    format!("host `{}` appears twice in this cluster", node.host),
+                    "duplicate host",
+                )
+                .help(format!("first listed as nodes[{first}]{}", at_line(line))),
+            );
+        } else {
+            seen.insert(&node.host, i);
+        }
+    }
+
+    for (i, entry) in c.allowed_ips.iter().enumerate() {
+        if addr::parse_allowed(entry).is_none() {
+            out.push(
+                err(&format!("/allowed_ips/{i}"), format!("`{entry}` is not an IP address or CIDR range"), "invalid address")
+                    .help("write an address such as \"203.0.113.7\" or a range such as \"10.0.0.0/24\" or \"2001:db8::/48\""),
+            );
+        }
+    }
+
+    if let Some(backup) = &c.backup {
+        if let Err(why) = check_schedule(&backup.schedule) {
+            out.push(
+                err(
+                    "/backup/schedule",
+                    format!("`{}` is not a valid schedule: {why}", backup.schedule),
+                    "invalid schedule",
+                )
+                .help("use \"daily\", \"hourly\" or a five-field cron expression such as \"0 3 * * *\""),
+            );
+        }
+    }
+
+    if c.extension_version.is_some() && !matches!(c.engine, Engine::Timescaledb | Engine::Hydra) {
+        out.push(
+            err(
+                "/extension_version",
+                format!("{} has no extension to pin", c.engine),
+                "not used by this engine",
+            )
+            .help("extension_version applies to timescaledb and hydra only"),
+        );
+    }
+    if c.port() == fleet.ssh.port {
+        out.push(
+            err(
+                "/port",
+                format!("port {} is the SSH port", c.port()),
+                "clashes with ssh.port",
+            )
+            .help("choose another engine port"),
+        );
+    }
+
+    let managed = super::engine_rules::managed_keys(c.engine);
+    for (key, value) in &c.settings {
+        let ptr = format!("/settings/{}", crate::load::doc::escape(key));
+        let valid_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'));
+        if !valid_key {
+            out.push(
+                Diagnostic::error(file, format!("`{key}` is not a valid setting name"))
+                    .field(crate::load::doc::field_path(&ptr))
+                    .at(doc.key_span(&ptr))
+                    .label("invalid name")
+                    .help("setting names are letters, digits, '_', '-' and '.'"),
+            );
+            continue;
+        }
+        let normal = super::engine_rules::normalise_key(c.engine, key);
+        if managed.contains(&normal.as_str()) {
+            out.push(
+                Diagnostic::error(file, format!("`{key}` is managed by dbfleet"))
+                    .field(crate::load::doc::field_path(&ptr))
+                    .at(doc.key_span(&ptr))
+                    .label("cannot be set in [settings]")
+                    .help(format!(
+                        "dbfleet sets {key} itself from the cluster's topology and nodes; remove it"
+                    )),
+            );
+        }
+        if let crate::model::SettingValue::String(s) = value {
+            if s.contains(['\n', '\r', '\0']) {
+                out.push(
+                    err(
+                        &ptr,
+                        format!("setting `{key}` contains a line break"),
+                        "line break",
+                    )
+                    .help("settings are single-line values"),
+                );
+            }
+        }
+    }
+
+    if c.auto_failover && c.topology == Topology::Single {
+        out.push(
+            Diagnostic::warning(file, "auto_failover has no effect on a single-node cluster")
+                .field("auto_failover")
+                .at(doc.value_span("/auto_failover"))
+                .label("no replica to promote"),
+        );
+    }
+    out
+}
+
+/// Clusters against each other: unique names, every host in one cluster only.
+pub fn check_across(input: &Input<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    let mut hosts: HashMap<&str, (&str, &str)> = HashMap::new();
+    for (file, c) in input.clusters {
+        let Some(doc) = input.doc(file) else { continue };
+        if let Some(first) = names.get(c.name.as_str()) {
+            out.push(
+                Diagnostic::error(file.as_str(), format!("duplicate cluster name `{}`", c.name))
+                    .field("name")
+                    .at(doc.value_span("/name"))
+                    .label("already used")
+                    .help(format!(
+                        "{first} defines a cluster with the same name; cluster names are unique"
+                    )),
+            );
+        } else {
+            names.insert(&c.name, file);
+        }
+        for (i, node) in c.nodes.iter().enumerate() {
+            match hosts.get(node.host.as_str()) {
+                Some((other_file, other)) if *other != c.name => {
+                    out.push(
+                        Diagnostic::error(
+                            file.as_str(),
+                            format!("host `{}` is already in cluster `{other}`", node.host),
+                        )
+                        .field(format!("nodes[{i}].host"))
+                        .at(doc.value_span(&format!("/nodes/{i}/host")))
+                        .label("duplicate host")
+                        .help(format!(
+                            "{other_file} lists the same host; a host belongs to one cluster"
+                        )),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    hosts.insert(&node.host, (file, &c.name));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn check_schedule(s: &str) -> Result<(), String> {
+    match s {
+        "daily" | "hourly" => Ok(()),
+        _ if s.split_whitespace().count() != 5 => Err(format!(
+            "a cron expression has 5 fields, found {}",
+            s.split_whitespace().count()
+        )),
+        _ => croner::parser::CronParser::builder()
+            .build()
+            .parse(s)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map(|l| format!(" on line {l}")).unwrap_or_default()
+}
