@@ -1,5 +1,123 @@
-use super::args::{Global, PlanArgs};
+use anyhow::{bail, Context};
+use std::path::Path;
 
-pub fn run(_g: &Global, _a: &PlanArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("plan: not yet wired")
+use super::args::{Format, Global, PlanArgs};
+use super::{exit, output, repo};
+use crate::diag;
+use crate::load::{load, LoadContext, Loaded};
+use crate::plan::{self, Plan, PlanInput};
+use crate::render::Renderer;
+use crate::source::{self, Snapshot};
+use crate::state::StateStore;
+
+pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
+    let dir = a.repo.dir();
+    let plan = match (&a.base, a.offline) {
+        (Some(base), _) => against_base(g, &dir, base, a.head.as_deref())?,
+        (None, true) => against_state(g, &dir)?,
+        (None, false) => bail!(
+            "plan without --offline observes the hosts over SSH, which this build cannot do yet; \
+             use --offline (against the state store) or --base REV (between revisions)"
+        ),
+    };
+    let Some(plan) = plan else { return Ok(exit::ERROR) };
+    match a.format {
+        Format::Text => print!("{}", plan::to_text(&plan, output::color_stdout(g))),
+        Format::Markdown => print!("{}", plan::to_markdown(&plan)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+    }
+    Ok(match (a.detailed_exitcode, plan.has_changes()) {
+        (true, true) => exit::CHANGES,
+        _ => exit::OK,
+    })
+}
+
+/// `plan --offline`: the working tree against the state store.
+fn against_state(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
+    let snapshot = source::from_worktree(dir)?;
+    let ctx = repo::load_context(g, dir, &snapshot)?;
+    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+        return Ok(None);
+    };
+    let store = StateStore::open(repo::state_dir(g, dir, &snapshot));
+    let recorded = store
+        .clusters()
+        .with_context(|| format!("reading state in {}", store.dir().display()))?;
+    let renderer = Renderer::new(&loaded.repo.templates)?;
+    let plan = plan::plan(&PlanInput {
+        repo: &loaded.repo,
+        renderer: &renderer,
+        recorded: &recorded,
+        base_requests: None,
+        source: dir.display().to_string(),
+        against: format!("state in {}", store.dir().display()),
+    })?;
+    Ok(Some(plan))
+}
+
+/// `plan --base REV [--head REV]`: what changes between two revisions; no
+/// hosts, no state. The base is taken as applied.
+fn against_base(g: &Global, dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<Option<Plan>> {
+    let head_snap = match head {
+        Some(rev) => source::from_revision(dir, rev)?,
+        None => source::from_worktree(dir)?,
+    };
+    let base_snap = source::from_revision(dir, base)?;
+    let ctx = LoadContext::default();
+    let Some(head_loaded) = load_or_report(g, &head_snap, &ctx) else {
+        return Ok(None);
+    };
+    let base_loaded = match load(&base_snap, &ctx) {
+        Ok(l) => Some(l),
+        Err(diags) => {
+            eprintln!(
+                "warning: base revision `{base}` does not validate ({}); planning as if it were empty",
+                diag::summary(&diags)
+            );
+            None
+        }
+    };
+    let recorded = match &base_loaded {
+        Some(l) => plan::simulate_applied(&l.repo, &Renderer::new(&l.repo.templates)?)?,
+        None => plan::Recorded::new(),
+    };
+    let renderer = Renderer::new(&head_loaded.repo.templates)?;
+    let plan = plan::plan(&PlanInput {
+        repo: &head_loaded.repo,
+        renderer: &renderer,
+        recorded: &recorded,
+        base_requests: Some(
+            base_loaded
+                .as_ref()
+                .map_or(&[][..], |l| l.repo.requests.as_slice()),
+        ),
+        source: label(&head_snap, head.unwrap_or("working tree")),
+        against: format!("base {}", label(&base_snap, base)),
+    })?;
+    Ok(Some(plan))
+}
+
+fn label(snap: &Snapshot, name: &str) -> String {
+    match snap.commit() {
+        Some(c) => format!("{name} ({})", &c[..c.len().min(12)]),
+        None => name.to_string(),
+    }
+}
+
+/// Load a repository; on failure print the problems and return None.
+fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Option<Loaded> {
+    match load(snapshot, ctx) {
+        Ok(loaded) => {
+            eprint!(
+                "{}",
+                diag::render(&loaded.warnings, snapshot, output::color_stderr(g))
+            );
+            Some(loaded)
+        }
+        Err(diags) => {
+            eprint!("{}", diag::render(&diags, snapshot, output::color_stderr(g)));
+            eprintln!("{}", diag::summary(&diags));
+            None
+        }
+    }
 }

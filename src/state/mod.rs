@@ -39,6 +39,14 @@ pub enum StateError {
 /// What dbfleet last recorded about one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterState {
+    /// Engine, version and topology as last applied (to describe the
+    /// cluster once its file is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<crate::model::Engine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<crate::model::Topology>,
     /// Node numbers, with tombstones of removed nodes.
     #[serde(default)]
     pub allocations: Allocations,

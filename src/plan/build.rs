@@ -1,0 +1,351 @@
+//! Building a plan: desired state (the repository, rendered) against the
+//! recorded state (the state store, or a base revision simulated as applied).
+
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+use super::{
+    diff::unified_diff, Change, ClusterPlan, FileChange, NodePlan, Plan, RequestPlan, RequestStatus, Step,
+    SuggestedRequest, Summary, JSON_FORMAT_VERSION,
+};
+use crate::layout::{layout, node_name, NodeLayout, Role};
+use crate::model::{Cluster, Repo, RequestFile, Topology};
+use crate::render::{RenderError, RenderedFile, Renderer};
+use crate::state::{AppliedFile, AppliedNode, ClusterState};
+
+/// Recorded state per cluster name.
+pub type Recorded = BTreeMap<String, ClusterState>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("rendering {node} of cluster {cluster}: {source}")]
+    Render {
+        cluster: String,
+        node: String,
+        #[source]
+        source: RenderError,
+    },
+}
+
+/// What a plan is built from.
+pub struct PlanInput<'a> {
+    pub repo: &'a Repo,
+    pub renderer: &'a Renderer,
+    pub recorded: &'a Recorded,
+    /// Requests of the base revision (plan --base), to tell new and edited
+    /// requests apart; `None` when planning against the state store.
+    pub base_requests: Option<&'a [RequestFile]>,
+    /// Shown in the plan: what was planned, against what.
+    pub source: String,
+    pub against: String,
+}
+
+/// Build the plan.
+///
+/// Errors: a template that fails to render for some node.
+pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let mut clusters = Vec::new();
+    for c in &input.repo.clusters {
+        clusters.push(plan_cluster(c, input.renderer, input.recorded.get(&c.name))?);
+    }
+    for (name, state) in input.recorded {
+        if input.repo.cluster(name).is_none() && !state.allocations.live.is_empty() {
+            clusters.push(orphaned_cluster(name, state));
+        }
+    }
+    let requests = plan_requests(&input.repo.requests, input.base_requests);
+    let summary = summarise(&clusters, &requests);
+    Ok(Plan {
+        format_version: JSON_FORMAT_VERSION,
+        source: input.source.clone(),
+        against: input.against.clone(),
+        clusters,
+        requests,
+        summary,
+    })
+}
+
+/// The state a repository would leave after a successful apply from empty
+/// state: used as the "before" of `plan --base`.
+pub fn simulate_applied(repo: &Repo, renderer: &Renderer) -> Result<Recorded, PlanError> {
+    let mut out = Recorded::new();
+    for c in &repo.clusters {
+        let allocations = crate::layout::Allocations::default().extend_with(c);
+        let mut applied = BTreeMap::new();
+        for node in layout(c, &allocations, None) {
+            let files = render(renderer, c, &node)?;
+            let files = files
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.path.clone(),
+                        AppliedFile {
+                            sha256: sha256(&f.content),
+                            content: f.content,
+                        },
+                    )
+                })
+                .collect();
+            applied.insert(
+                node.name.clone(),
+                AppliedNode {
+                    host: node.host.clone(),
+                    files,
+                },
+            );
+        }
+        let primary = c.nodes.first().map(|n| n.host.clone());
+        out.insert(
+            c.name.clone(),
+            ClusterState {
+                engine: Some(c.engine),
+                version: Some(c.version.clone()),
+                topology: Some(c.topology),
+                allocations,
+                primary,
+                applied,
+                commit: None,
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn render(renderer: &Renderer, c: &Cluster, node: &NodeLayout) -> Result<Vec<RenderedFile>, PlanError> {
+    renderer.render_node(c, node).map_err(|source| PlanError::Render {
+        cluster: c.name.clone(),
+        node: node.name.clone(),
+        source,
+    })
+}
+
+fn plan_cluster(
+    c: &Cluster,
+    renderer: &Renderer,
+    prev: Option<&ClusterState>,
+) -> Result<ClusterPlan, PlanError> {
+    let empty = ClusterState::default();
+    let prev = prev.unwrap_or(&empty);
+    let alloc = prev.allocations.extend_with(c);
+    let nodes = layout(c, &alloc, prev.primary.as_deref());
+    let mut plans = Vec::new();
+    for node in &nodes {
+        let files = render(renderer, c, node)?;
+        let applied = prev.applied.get(&node.name).filter(|a| a.host == node.host);
+        let changes: Vec<FileChange> = files.iter().filter_map(|f| file_change(f, applied)).collect();
+        let change = match (applied, changes.is_empty()) {
+            (None, _) => Change::Create,
+            (Some(_), true) => Change::NoChange,
+            (Some(_), false) => Change::Update,
+        };
+        let steps = match change {
+            Change::Create => create_steps(c, node, &nodes, &files),
+            Change::Update => {
+                let mut s: Vec<Step> = changes
+                    .iter()
+                    .map(|f| Step::WriteConfig { path: f.path.clone() })
+                    .collect();
+                s.push(Step::ApplyConfig);
+                s
+            }
+            Change::NoChange | Change::Orphaned => Vec::new(),
+        };
+        plans.push(NodePlan {
+            name: node.name.clone(),
+            number: node.number,
+            host: node.host.clone(),
+            role: node.role,
+            change,
+            steps,
+            files: changes,
+            remove_request: None,
+        });
+    }
+    for (host, number) in &alloc.live {
+        if c.nodes.iter().any(|n| &n.host == host) {
+            continue;
+        }
+        let name = node_name(&c.name, *number);
+        let role = if prev.primary.as_deref() == Some(host.as_str()) {
+            Role::Primary
+        } else {
+            Role::Replica
+        };
+        plans.push(NodePlan {
+            remove_request: Some(remove_node_request(&c.name, &name)),
+            name,
+            number: *number,
+            host: host.clone(),
+            role,
+            change: Change::Orphaned,
+            steps: Vec::new(),
+            files: Vec::new(),
+        });
+    }
+    plans.sort_by_key(|n| n.number);
+    let change = if prev.applied.is_empty() {
+        Change::Create
+    } else if plans.iter().all(|n| n.change == Change::NoChange) {
+        Change::NoChange
+    } else {
+        Change::Update
+    };
+    Ok(ClusterPlan {
+        name: c.name.clone(),
+        engine: c.engine,
+        version: c.version.clone(),
+        topology: c.topology,
+        change,
+        nodes: plans,
+        delete_request: None,
+    })
+}
+
+fn file_change(f: &RenderedFile, applied: Option<&AppliedNode>) -> Option<FileChange> {
+    let digest = sha256(&f.content);
+    let old = applied.and_then(|a| a.files.get(&f.path));
+    if old.is_some_and(|o| o.sha256 == digest) {
+        return None;
+    }
+    Some(FileChange {
+        path: f.path.clone(),
+        template: f.template.clone(),
+        new: old.is_none(),
+        diff: unified_diff(&f.path, old.map(|o| o.content.as_str()), &f.content),
+        sha256: digest,
+    })
+}
+
+/// Steps that build a node that does not exist yet.
+fn create_steps(c: &Cluster, node: &NodeLayout, nodes: &[NodeLayout], files: &[RenderedFile]) -> Vec<Step> {
+    let writes = files.iter().map(|f| Step::WriteConfig { path: f.path.clone() });
+    // Who this node copies its data from: the primary, or in multi-master the
+    // lowest-numbered other node; nobody for the first node of the cluster.
+    let first = nodes.first().map(|n| n.name.as_str());
+    let source = match c.topology {
+        Topology::MultiMaster if first != Some(node.name.as_str()) => first.map(str::to_string),
+        _ => node.primary.as_ref().map(|p| p.name.clone()),
+    };
+    let mut steps = Vec::new();
+    match source {
+        None => {
+            steps.push(Step::InitDataDir);
+            steps.extend(writes);
+            steps.push(Step::Start);
+            steps.push(Step::CreateUsers);
+        }
+        Some(from) => {
+            steps.extend(writes);
+            steps.push(Step::SeedFromPrimary { from: from.clone() });
+            steps.push(Step::Start);
+            steps.push(Step::StartReplication { from });
+        }
+    }
+    if c.topology == Topology::MultiMaster {
+        for peer in &node.peers {
+            let step = Step::StartReplication {
+                from: peer.name.clone(),
+            };
+            if !steps.contains(&step) {
+                steps.push(step);
+            }
+        }
+    }
+    steps
+}
+
+fn orphaned_cluster(name: &str, state: &ClusterState) -> ClusterPlan {
+    let nodes = state
+        .allocations
+        .live
+        .iter()
+        .map(|(host, number)| NodePlan {
+            name: node_name(name, *number),
+            number: *number,
+            host: host.clone(),
+            role: if state.primary.as_deref() == Some(host.as_str()) {
+                Role::Primary
+            } else {
+                Role::Replica
+            },
+            change: Change::Orphaned,
+            steps: Vec::new(),
+            files: Vec::new(),
+            remove_request: None,
+        })
+        .collect();
+    ClusterPlan {
+        name: name.to_string(),
+        engine: state.engine.unwrap_or(crate::model::Engine::Mariadb),
+        version: state.version.clone().unwrap_or_default(),
+        topology: state.topology.unwrap_or(Topology::Single),
+        change: Change::Orphaned,
+        nodes,
+        delete_request: Some(SuggestedRequest {
+            path: format!("requests/delete-cluster-{name}.toml"),
+            toml: format!("action = \"delete-cluster\"\ncluster = \"{name}\"\nconfirm = \"{name}\"\n"),
+        }),
+    }
+}
+
+fn remove_node_request(cluster: &str, node: &str) -> SuggestedRequest {
+    SuggestedRequest {
+        path: format!("requests/remove-node-{node}.toml"),
+        toml: format!(
+            "action = \"remove-node\"\ncluster = \"{cluster}\"\nnode = \"{node}\"\nconfirm = \"{node}\"\n"
+        ),
+    }
+}
+
+fn plan_requests(requests: &[RequestFile], base: Option<&[RequestFile]>) -> Vec<RequestPlan> {
+    requests
+        .iter()
+        .map(|rf| {
+            let status = match base.map(|b| b.iter().find(|x| x.id == rf.id)) {
+                None => RequestStatus::Pending,
+                Some(None) => RequestStatus::New,
+                Some(Some(old)) if old.request != rf.request => RequestStatus::Edited,
+                Some(Some(_)) => RequestStatus::Unchanged,
+            };
+            RequestPlan {
+                id: rf.id.clone(),
+                action: rf.request.action().to_string(),
+                cluster: rf.request.cluster().to_string(),
+                node: rf.request.node().map(str::to_string),
+                status,
+            }
+        })
+        .collect()
+}
+
+fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
+    let mut s = Summary::default();
+    for c in clusters {
+        match c.change {
+            Change::Create => s.clusters_to_create += 1,
+            Change::Update => s.clusters_to_update += 1,
+            Change::NoChange => s.clusters_unchanged += 1,
+            Change::Orphaned => s.clusters_orphaned += 1,
+        }
+        for n in &c.nodes {
+            match n.change {
+                Change::Create => s.nodes_to_create += 1,
+                Change::Update => s.nodes_to_update += 1,
+                Change::NoChange => {}
+                Change::Orphaned => s.nodes_orphaned += 1,
+            }
+            s.files_changed += n.files.len();
+        }
+    }
+    s.requests_to_run = requests
+        .iter()
+        .filter(|r| matches!(r.status, RequestStatus::Pending | RequestStatus::New))
+        .count();
+    s.has_changes = s.clusters_to_create + s.clusters_to_update + s.clusters_orphaned + s.nodes_orphaned > 0
+        || requests.iter().any(|r| r.status != RequestStatus::Unchanged);
+    s
+}
+
+pub(crate) fn sha256(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}

@@ -1,0 +1,161 @@
+//! The plan: a typed value saying, per cluster and node, what apply would do
+//! and how every rendered file would change. `plan` prints it, `apply`
+//! executes the same value, the daemon logs it.
+//!
+//! Pure: built from the repository, a [`Renderer`](crate::render::Renderer)
+//! and the recorded state; no I/O.
+
+mod build;
+mod diff;
+mod markdown;
+mod steps;
+mod text;
+
+pub use build::{plan, simulate_applied, PlanError, PlanInput, Recorded};
+pub use diff::unified_diff;
+pub use markdown::to_markdown;
+pub use steps::Step;
+pub use text::to_text;
+
+use serde::Serialize;
+
+use crate::layout::Role;
+use crate::model::{Engine, Topology};
+
+/// Version of the JSON form of a plan (`--format json`); bumped on any
+/// incompatible change.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub format_version: u32,
+    /// The revision or directory planned, e.g. a commit id.
+    pub source: String,
+    /// What the plan was compared against: "state" or "base <rev>".
+    pub against: String,
+    pub clusters: Vec<ClusterPlan>,
+    pub requests: Vec<RequestPlan>,
+    pub summary: Summary,
+}
+
+impl Plan {
+    /// Whether applying the plan would change anything (orphans and pending
+    /// requests count: the repository and the fleet differ).
+    pub fn has_changes(&self) -> bool {
+        self.summary.has_changes
+    }
+}
+
+/// What happens to a cluster or a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// Not yet built: everything will be created.
+    Create,
+    /// Exists; some files or steps change.
+    Update,
+    /// Exists and matches the repository.
+    NoChange,
+    /// Recorded but no longer in the repository: kept as is, shown with the
+    /// request that would delete it.
+    Orphaned,
+}
+
+impl Change {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Change::Create => "+",
+            Change::Update => "~",
+            Change::NoChange => "=",
+            Change::Orphaned => "!",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterPlan {
+    pub name: String,
+    pub engine: Engine,
+    pub version: String,
+    pub topology: Topology,
+    pub change: Change,
+    pub nodes: Vec<NodePlan>,
+    /// For an orphaned cluster: the request that would delete it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_request: Option<SuggestedRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodePlan {
+    pub name: String,
+    pub number: u32,
+    pub host: String,
+    pub role: Role,
+    pub change: Change,
+    pub steps: Vec<Step>,
+    pub files: Vec<FileChange>,
+    /// For an orphaned node: the request that would remove it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove_request: Option<SuggestedRequest>,
+}
+
+/// A rendered file that differs from what was applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileChange {
+    /// Absolute path on the host.
+    pub path: String,
+    /// The template it was rendered from, e.g. `mariadb/my.cnf.j2`.
+    pub template: String,
+    /// True when the file was never applied to this node.
+    pub new: bool,
+    /// sha256 of the new content.
+    pub sha256: String,
+    /// Unified diff from the applied content (empty side for a new file).
+    pub diff: String,
+}
+
+/// A request file the user could commit; shown for orphans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SuggestedRequest {
+    /// Suggested path, e.g. `requests/remove-node-pg3.toml`.
+    pub path: String,
+    pub toml: String,
+}
+
+/// A request file of the repository and whether it will run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestPlan {
+    pub id: String,
+    pub action: String,
+    pub cluster: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub status: RequestStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestStatus {
+    /// Not run yet: apply runs it, in commit order.
+    Pending,
+    /// Added by the head revision (plan --base): runs once merged and applied.
+    New,
+    /// Changed after it was committed: never re-run, reported.
+    Edited,
+    /// In the base revision already, unchanged (plan --base).
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub clusters_to_create: usize,
+    pub clusters_to_update: usize,
+    pub clusters_unchanged: usize,
+    pub clusters_orphaned: usize,
+    pub nodes_to_create: usize,
+    pub nodes_to_update: usize,
+    pub nodes_orphaned: usize,
+    pub files_changed: usize,
+    pub requests_to_run: usize,
+    pub has_changes: bool,
+}

@@ -1,0 +1,143 @@
+//! A plan for people at a terminal.
+
+use std::fmt::Write;
+
+use super::{Change, ClusterPlan, NodePlan, Plan, RequestStatus, Summary};
+
+/// Render a plan as text. Clusters without changes are counted, not listed.
+pub fn to_text(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "dbfleet plan: {} against {}", plan.source, plan.against);
+    for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
+        cluster(&mut out, c, color);
+    }
+    if !plan.requests.is_empty() {
+        let _ = writeln!(out, "\nrequests:");
+        for r in &plan.requests {
+            let target = match &r.node {
+                Some(n) => format!("{}/{}", r.cluster, n),
+                None => r.cluster.clone(),
+            };
+            let status = match r.status {
+                RequestStatus::Pending => "will run",
+                RequestStatus::New => "new, will run once merged",
+                RequestStatus::Edited => "EDITED after it was committed: never re-run",
+                RequestStatus::Unchanged => "unchanged",
+            };
+            let _ = writeln!(out, "  {} {} {}: {}", r.id, r.action, target, status);
+        }
+    }
+    let _ = writeln!(out, "\n{}", summary_line(&plan.summary));
+    out
+}
+
+fn cluster(out: &mut String, c: &ClusterPlan, color: bool) {
+    let what = match c.change {
+        Change::Create => "create",
+        Change::Update => "update",
+        Change::NoChange => "no changes",
+        Change::Orphaned => "ORPHANED",
+    };
+    let _ = writeln!(
+        out,
+        "\n{} cluster {} ({} {}, {}): {}",
+        c.change.symbol(),
+        c.name,
+        c.engine,
+        c.version,
+        c.topology,
+        what
+    );
+    if let Some(req) = &c.delete_request {
+        let _ = writeln!(out, "    no longer in the repository; nothing will be deleted.");
+        let _ = writeln!(out, "    to delete it, commit {}:", req.path);
+        for line in req.toml.lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    for n in c.nodes.iter().filter(|n| n.change != Change::NoChange) {
+        node(out, n, color);
+    }
+}
+
+fn node(out: &mut String, n: &NodePlan, color: bool) {
+    let what = match n.change {
+        Change::Create => "new node",
+        Change::Update => "update",
+        Change::NoChange => "no changes",
+        Change::Orphaned => "ORPHANED",
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} ({}, {}, #{}): {}",
+        n.change.symbol(),
+        n.name,
+        n.host,
+        n.role.as_str(),
+        n.number,
+        what
+    );
+    if let Some(req) = &n.remove_request {
+        let _ = writeln!(
+            out,
+            "      no longer in the cluster file; nothing will be deleted."
+        );
+        let _ = writeln!(out, "      to remove it, commit {}:", req.path);
+        for line in req.toml.lines() {
+            let _ = writeln!(out, "        {line}");
+        }
+    }
+    for s in &n.steps {
+        let _ = writeln!(out, "      - {s}");
+    }
+    for f in &n.files {
+        for line in f.diff.lines() {
+            let _ = writeln!(out, "      {}", paint(line, color));
+        }
+    }
+}
+
+fn paint(line: &str, color: bool) -> String {
+    if !color {
+        return line.to_string();
+    }
+    let code = match line.as_bytes().first() {
+        _ if line.starts_with("---") || line.starts_with("+++") => "1",
+        Some(b'+') => "32",
+        Some(b'-') => "31",
+        Some(b'@') => "36",
+        _ => return line.to_string(),
+    };
+    format!("\x1b[{code}m{line}\x1b[0m")
+}
+
+/// "Plan: 1 cluster to create, ...", or "No changes." when there are none.
+pub fn summary_line(s: &Summary) -> String {
+    if !s.has_changes {
+        return format!(
+            "No changes. {} cluster{} the repository.",
+            s.clusters_unchanged,
+            if s.clusters_unchanged == 1 {
+                " matches"
+            } else {
+                "s match"
+            }
+        );
+    }
+    let mut parts = Vec::new();
+    let mut push = |n: usize, what: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    };
+    push(s.clusters_to_create, "cluster(s) to create");
+    push(s.clusters_to_update, "cluster(s) to update");
+    push(s.clusters_orphaned, "cluster(s) orphaned");
+    push(s.nodes_to_create, "node(s) to create");
+    push(s.nodes_to_update, "node(s) to update");
+    push(s.nodes_orphaned, "node(s) orphaned");
+    push(s.files_changed, "file(s) changed");
+    push(s.requests_to_run, "request(s) to run");
+    push(s.clusters_unchanged, "cluster(s) unchanged");
+    format!("Plan: {}.", parts.join(", "))
+}
