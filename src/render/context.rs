@@ -1,0 +1,161 @@
+//! The values a template sees. This is a public contract for users who
+//! write template overrides; templates/README.md documents it and the test
+//! `context_exposes_every_documented_field` keeps the two in step.
+//!
+//! ```text
+//! cluster       name, engine, version, topology ("single" | "primary-replica" | "multi-master"),
+//!               port, allowed_ips (each in CIDR form: an address gets /32 or /128),
+//!               extension_version (string or none),
+//!               settings (map: normalised key -> value already in the engine's spelling)
+//! settings      the same map as cluster.settings, for brevity
+//! node          name, number, host, role ("primary" | "replica"), is_primary, server_id,
+//!               slot_name (the node name with '-' as '_')
+//! primary       name, host, port of the node this one replicates from, or none
+//!               (primaries, single nodes, multi-master)
+//! peers         list of {name, number, host}: every other node, by number
+//! paths         config_dir, secrets_file (or none), data_dir, run_dir, socket, pid_file,
+//!               log_dir, log_file, user, group, server_binary, bin_dir
+//! users         admin, replication: database user names (never passwords)
+//! multi_master  {increment, offset} for auto-increment spacing, or none outside multi-master
+//! ```
+//!
+//! Filter: `cidr` turns an address into `/32` or `/128` form, keeps a CIDR
+//! range as is, and leaves a host name alone (pg_hba.conf accepts all three).
+//!
+//! Guarantees: no secret is ever part of the context.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use minijinja::{context, Value};
+
+use super::error::RenderError;
+use super::paths::{slot_name, EnginePaths, ADMIN_USER, REPLICATION_USER};
+use super::settings::format_settings;
+use crate::layout::{NodeLayout, PeerRef, Role};
+use crate::model::{Cluster, Topology};
+
+/// The context for rendering `node` of `cluster` with `paths`.
+///
+/// Errors: `[settings]` that cannot be written, `allowed_ips` entries that
+/// are not addresses.
+pub(crate) fn build(cluster: &Cluster, node: &NodeLayout, paths: &EnginePaths) -> Result<Value, RenderError> {
+    let settings =
+        format_settings(cluster.engine, &cluster.settings).map_err(|errors| RenderError::Settings {
+            cluster: cluster.name.clone(),
+            errors,
+        })?;
+    let allowed_ips = cluster
+        .allowed_ips
+        .iter()
+        .map(|ip| {
+            to_cidr(ip).ok_or_else(|| RenderError::AllowedIp {
+                cluster: cluster.name.clone(),
+                value: ip.clone(),
+            })
+        })
+        .collect::<Result<Vec<String>, RenderError>>()?;
+    let settings = Value::from(settings);
+    let port = cluster.port();
+    Ok(context! {
+        cluster => context! {
+            name => cluster.name.clone(),
+            engine => cluster.engine.as_str(),
+            version => cluster.version.clone(),
+            topology => cluster.topology.as_str(),
+            port => port,
+            allowed_ips => allowed_ips,
+            extension_version => cluster.extension_version.clone(),
+            settings => settings.clone(),
+        },
+        settings => settings,
+        node => context! {
+            name => node.name.clone(),
+            number => node.number,
+            host => node.host.clone(),
+            role => node.role.as_str(),
+            is_primary => node.role == Role::Primary,
+            server_id => node.number,
+            slot_name => slot_name(&node.name),
+        },
+        primary => node.primary.as_ref().map(|p| context! {
+            name => p.name.clone(),
+            host => p.host.clone(),
+            port => port,
+        }),
+        peers => node.peers.iter().map(peer).collect::<Vec<Value>>(),
+        paths => paths_value(paths),
+        users => context! { admin => ADMIN_USER, replication => REPLICATION_USER },
+        multi_master => (cluster.topology == Topology::MultiMaster).then(|| multi_master(node)),
+    })
+}
+
+fn peer(p: &PeerRef) -> Value {
+    context! { name => p.name.clone(), number => p.number, host => p.host.clone() }
+}
+
+fn paths_value(p: &EnginePaths) -> Value {
+    context! {
+        config_dir => p.config_dir.clone(),
+        secrets_file => p.secrets_file.clone(),
+        data_dir => p.data_dir.clone(),
+        run_dir => p.run_dir.clone(),
+        socket => p.socket.clone(),
+        pid_file => p.pid_file.clone(),
+        log_dir => p.log_dir.clone(),
+        log_file => p.log_file.clone(),
+        user => p.user.clone(),
+        group => p.group.clone(),
+        server_binary => p.server_binary.clone(),
+        bin_dir => p.bin_dir.clone(),
+    }
+}
+
+/// Auto-increment spacing: every node gets its own residue modulo the node
+/// count, by position in number order (1 for the lowest number).
+fn multi_master(node: &NodeLayout) -> Value {
+    let increment = node.peers.len() + 1;
+    let offset = 1 + node.peers.iter().filter(|p| p.number < node.number).count();
+    context! { increment => increment, offset => offset }
+}
+
+/// An address as a CIDR (`/32`, `/128`), a CIDR range as written, or none.
+pub(crate) fn to_cidr(s: &str) -> Option<String> {
+    if let Ok(addr) = s.parse::<IpAddr>() {
+        return Some(IpNet::from(addr).to_string());
+    }
+    s.parse::<IpNet>().ok().map(|net| net.to_string())
+}
+
+/// The `cidr` filter: like [`to_cidr`], but a host name passes through.
+pub(crate) fn cidr_filter(host: String) -> String {
+    to_cidr(&host).unwrap_or(host)
+}
+
+/// Names of the top-level context variables, for documentation tests.
+#[cfg(test)]
+pub(crate) const TOP_LEVEL: [&str; 8] = [
+    "cluster",
+    "settings",
+    "node",
+    "primary",
+    "peers",
+    "paths",
+    "users",
+    "multi_master",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_become_cidrs() {
+        assert_eq!(to_cidr("203.0.113.7").as_deref(), Some("203.0.113.7/32"));
+        assert_eq!(to_cidr("2001:db8::1").as_deref(), Some("2001:db8::1/128"));
+        assert_eq!(to_cidr("2001:db8::/48").as_deref(), Some("2001:db8::/48"));
+        assert_eq!(to_cidr("10.0.0.0/8").as_deref(), Some("10.0.0.0/8"));
+        assert_eq!(to_cidr("db.example"), None);
+        assert_eq!(cidr_filter("db.example".to_string()), "db.example");
+    }
+}

@@ -1,0 +1,218 @@
+//! The renderer: built-in templates plus repository overrides in one
+//! minijinja environment, and rendering of one node's files.
+
+use std::collections::BTreeMap;
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+
+use super::builtin::{repo_path, template_name, BUILTINS};
+use super::context::{build as build_context, cidr_filter};
+use super::error::{Origin, RenderError, TemplateLocation};
+use super::paths::engine_paths;
+use crate::layout::NodeLayout;
+use crate::model::{Cluster, Engine};
+
+/// One rendered configuration file, ready to be written to a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// The template it came from, as `<engine>/<file>`, e.g. `mariadb/my.cnf.j2`.
+    pub template: String,
+    /// Absolute path on the host.
+    pub path: String,
+    pub content: String,
+    /// Permission bits, e.g. `0o640`.
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+}
+
+/// Renders every configuration file of a node from the built-in templates
+/// and the repository's overrides.
+///
+/// Guarantees: output depends only on the cluster, the node layout and the
+/// templates (no clock, no environment, no I/O); undefined variables are
+/// errors, never empty strings.
+#[derive(Debug)]
+pub struct Renderer {
+    env: Environment<'static>,
+    origins: BTreeMap<String, Origin>,
+}
+
+impl Renderer {
+    /// The built-in templates with `overrides` (repository path such as
+    /// `templates/mariadb/my.cnf.j2` -> template source) in their place.
+    ///
+    /// Errors: the first problem [`Renderer::check_overrides`] reports.
+    pub fn new(overrides: &BTreeMap<String, String>) -> Result<Renderer, RenderError> {
+        Self::build(overrides).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Every problem with `overrides`, in path order: paths that override
+    /// no built-in template, and template syntax errors with file, line and
+    /// column. Empty when [`Renderer::new`] would succeed.
+    pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<RenderError> {
+        Self::build(overrides).err().unwrap_or_default()
+    }
+
+    fn build(overrides: &BTreeMap<String, String>) -> Result<Renderer, Vec<RenderError>> {
+        let mut env = Environment::new();
+        let syntax = SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .map_err(|e| vec![RenderError::Setup(e)])?;
+        env.set_syntax(syntax);
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_debug(true);
+        env.add_filter("cidr", cidr_filter);
+
+        let mut errors = Vec::new();
+        let mut sources: BTreeMap<String, (String, Origin)> = BUILTINS
+            .iter()
+            .map(|b| (b.name(), (b.source.to_string(), Origin::BuiltIn)))
+            .collect();
+        for (path, source) in overrides {
+            let name = path.strip_prefix("templates/").unwrap_or(path);
+            match sources.get_mut(name) {
+                Some(slot) => *slot = (source.clone(), Origin::Override),
+                None => errors.push(RenderError::UnknownOverride {
+                    path: path.clone(),
+                    expected: expected_overrides(name),
+                }),
+            }
+        }
+        let mut origins = BTreeMap::new();
+        for (name, (source, origin)) in sources {
+            if let Err(e) = env.add_template_owned(name.clone(), source.clone()) {
+                errors.push(RenderError::Syntax {
+                    at: location(&name, origin, &e, &source),
+                    message: describe(&e),
+                });
+            }
+            origins.insert(name, origin);
+        }
+        if errors.is_empty() {
+            Ok(Renderer { env, origins })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Every configuration file of `node` in `cluster`, in the engine's
+    /// file order (see [`super::EnginePaths::config_files`]).
+    ///
+    /// Errors: unrenderable `[settings]` or `allowed_ips`, and template
+    /// failures with the template's path and line.
+    pub fn render_node(
+        &self,
+        cluster: &Cluster,
+        node: &NodeLayout,
+    ) -> Result<Vec<RenderedFile>, RenderError> {
+        let paths = engine_paths(cluster.engine, &cluster.version);
+        let ctx = build_context(cluster, node, &paths)?;
+        paths
+            .config_files
+            .iter()
+            .map(|f| {
+                let name = template_name(cluster.engine, f.template);
+                let content = self.render_one(&name, &ctx)?;
+                Ok(RenderedFile {
+                    template: name,
+                    path: f.path.clone(),
+                    content,
+                    mode: f.mode,
+                    owner: f.owner.clone(),
+                    group: f.group.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn render_one(&self, name: &str, ctx: &minijinja::Value) -> Result<String, RenderError> {
+        let template = self
+            .env
+            .get_template(name)
+            .map_err(|_| RenderError::MissingTemplate {
+                name: name.to_string(),
+            })?;
+        template.render(ctx).map_err(|e| {
+            // Errors name the template they happened in; fall back to ours.
+            let failed = e.name().unwrap_or(name).to_string();
+            let origin = self.origins.get(&failed).copied().unwrap_or(Origin::BuiltIn);
+            let source = self
+                .env
+                .get_template(&failed)
+                .map(|t| t.source().to_string())
+                .unwrap_or_default();
+            RenderError::Render {
+                at: location(&failed, origin, &e, &source),
+                message: describe(&e),
+            }
+        })
+    }
+
+    /// Whether `<engine>/<file>` comes from the repository rather than the
+    /// binary.
+    pub fn is_overridden(&self, template: &str) -> bool {
+        self.origins.get(template) == Some(&Origin::Override)
+    }
+}
+
+/// The source of a built-in template, by repository path
+/// (`templates/<engine>/<file>.j2`), e.g. to start an override from.
+pub fn builtin_source(path: &str) -> Option<&'static str> {
+    let name = path.strip_prefix("templates/")?;
+    BUILTINS.iter().find(|b| b.name() == name).map(|b| b.source)
+}
+
+/// Repository paths of every built-in template.
+pub fn builtin_paths() -> Vec<String> {
+    BUILTINS.iter().map(|b| repo_path(&b.name())).collect()
+}
+
+/// What an override path should have been, for the error message.
+fn expected_overrides(name: &str) -> String {
+    let engine = name.split('/').next().unwrap_or_default();
+    match Engine::ALL.iter().find(|e| e.as_str() == engine) {
+        Some(e) => {
+            let files: Vec<String> = BUILTINS
+                .iter()
+                .filter(|b| b.engine == *e)
+                .map(|b| repo_path(&b.name()))
+                .collect();
+            format!("{e} has {}", files.join(", "))
+        }
+        None => {
+            let engines: Vec<&str> = Engine::ALL.iter().map(|e| e.as_str()).collect();
+            format!(
+                "expected templates/<engine>/<file>.j2 with <engine> one of {}",
+                engines.join(", ")
+            )
+        }
+    }
+}
+
+fn location(name: &str, origin: Origin, e: &minijinja::Error, source: &str) -> TemplateLocation {
+    let column = e.range().and_then(|r| {
+        let before = source.get(..r.start)?;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Some(before[line_start..].chars().count() + 1)
+    });
+    TemplateLocation {
+        path: repo_path(name),
+        origin,
+        line: e.line(),
+        column: e.line().and(column),
+    }
+}
+
+/// minijinja's message without its own "(in file:line)" suffix.
+fn describe(e: &minijinja::Error) -> String {
+    match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    }
+}
