@@ -1,0 +1,6 @@
+//! Helpers shared by the integration tests. Every test binary that says `mod common;` compiles
+//! all of them and uses only some, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod git;
+pub mod lab;
