@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod diag;
+pub mod engine;
 pub mod layout;
 pub mod load;
 pub mod model;
