@@ -132,19 +132,6 @@ pub(crate) fn cidr_filter(host: String) -> String {
     to_cidr(&host).unwrap_or(host)
 }
 
-/// Names of the top-level context variables, for documentation tests.
-#[cfg(test)]
-pub(crate) const TOP_LEVEL: [&str; 8] = [
-    "cluster",
-    "settings",
-    "node",
-    "primary",
-    "peers",
-    "paths",
-    "users",
-    "multi_master",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;

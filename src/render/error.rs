@@ -41,11 +41,15 @@ impl fmt::Display for TemplateLocation {
     }
 }
 
+/// Guarantees: small enough to embed in other errors (locations are boxed).
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// A template override does not parse.
     #[error("{at}: template syntax error: {message}")]
-    Syntax { at: TemplateLocation, message: String },
+    Syntax {
+        at: Box<TemplateLocation>,
+        message: String,
+    },
 
     /// An override names no built-in template (wrong engine or file name).
     #[error("{path}: no built-in template at this path to override; {expected}")]
@@ -54,7 +58,10 @@ pub enum RenderError {
     /// A template failed while rendering (an undefined variable, a bad filter
     /// argument, an explicit raise).
     #[error("{at}: rendering failed: {message}")]
-    Render { at: TemplateLocation, message: String },
+    Render {
+        at: Box<TemplateLocation>,
+        message: String,
+    },
 
     /// `[settings]` entries that cannot be written into the configuration.
     #[error("cluster {cluster:?}: {}", join(.errors))]

@@ -18,6 +18,8 @@ mod error;
 mod paths;
 mod renderer;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 pub use error::{Origin, RenderError, TemplateLocation};
 pub use paths::{engine_paths, slot_name, ConfigFile, EnginePaths, ADMIN_USER, REPLICATION_USER};

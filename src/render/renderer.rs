@@ -195,18 +195,18 @@ fn expected_overrides(name: &str) -> String {
     }
 }
 
-fn location(name: &str, origin: Origin, e: &minijinja::Error, source: &str) -> TemplateLocation {
+fn location(name: &str, origin: Origin, e: &minijinja::Error, source: &str) -> Box<TemplateLocation> {
     let column = e.range().and_then(|r| {
         let before = source.get(..r.start)?;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         Some(before[line_start..].chars().count() + 1)
     });
-    TemplateLocation {
+    Box::new(TemplateLocation {
         path: repo_path(name),
         origin,
         line: e.line(),
         column: e.line().and(column),
-    }
+    })
 }
 
 /// minijinja's message without its own "(in file:line)" suffix.
