@@ -125,7 +125,7 @@ def plan_fleet(n_clusters, n_nodes):
 
 
 def cluster_text(i, engine, topology, hosts, changed=False):
-    name = f"{engine}-{i:05d}"
+    name = f"{engine}-{i:05d}-db"  # ends in a letter: node names are <cluster><N>
     out = ["#:schema ../schema/cluster.schema.json\n",
            f'name = "{name}"\n', f'engine = "{engine}"\n',
            f'version = "{VERSIONS[engine][i % len(VERSIONS[engine])]}"\n']
