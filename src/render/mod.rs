@@ -15,6 +15,7 @@
 mod builtin;
 mod context;
 mod error;
+mod managed;
 mod paths;
 mod renderer;
 mod settings;
@@ -22,8 +23,7 @@ mod settings;
 mod tests;
 
 pub use error::{Origin, RenderError, TemplateLocation};
+pub use managed::{is_managed, managed_keys};
 pub use paths::{engine_paths, slot_name, ConfigFile, EnginePaths, ADMIN_USER, REPLICATION_USER};
 pub use renderer::{builtin_paths, builtin_source, RenderedFile, Renderer};
-pub use settings::{
-    format_settings, format_value, is_managed, managed_keys, normalise_key, SettingError, SettingProblem,
-};
+pub use settings::{format_settings, format_value, normalise_key, SettingError, SettingProblem};
