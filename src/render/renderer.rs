@@ -48,9 +48,10 @@ impl Renderer {
         Self::build(overrides).map_err(|mut errors| errors.swap_remove(0))
     }
 
-    /// Every problem with `overrides`, in path order: paths that override
-    /// no built-in template, and template syntax errors with file, line and
-    /// column. Empty when [`Renderer::new`] would succeed.
+    /// Every problem with `overrides`: first the paths that override no
+    /// built-in template, then template syntax errors with file, line and
+    /// column, each group in path order. Empty when [`Renderer::new`] would
+    /// succeed.
     pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<RenderError> {
         Self::build(overrides).err().unwrap_or_default()
     }

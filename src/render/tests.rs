@@ -281,3 +281,21 @@ fn builtin_sources_by_path() {
     assert_eq!(builtin_source("templates/hydra/nope.j2"), None);
     assert_eq!(builtin_paths().len(), 14);
 }
+
+#[test]
+fn managed_settings_are_refused_when_rendering() {
+    let r = Renderer::new(&BTreeMap::new()).unwrap();
+    let mut c = cluster(Engine::Postgresql, Topology::Single);
+    c.settings.insert("listen-addresses".into(), SettingValue::String("*".into()));
+    let err = r.render_node(&c, &nodes(&c)[0]).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "cluster \"c\": setting \"listen-addresses\" is managed by dbfleet and cannot be set in [settings]"
+    );
+}
+
+#[test]
+fn renderer_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Renderer>();
+}
