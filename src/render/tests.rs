@@ -286,7 +286,8 @@ fn builtin_sources_by_path() {
 fn managed_settings_are_refused_when_rendering() {
     let r = Renderer::new(&BTreeMap::new()).unwrap();
     let mut c = cluster(Engine::Postgresql, Topology::Single);
-    c.settings.insert("listen-addresses".into(), SettingValue::String("*".into()));
+    c.settings
+        .insert("listen-addresses".into(), SettingValue::String("*".into()));
     let err = r.render_node(&c, &nodes(&c)[0]).unwrap_err().to_string();
     assert_eq!(
         err,
