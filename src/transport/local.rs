@@ -1,0 +1,210 @@
+//! [`LocalTransport`]: runs commands on this machine through `sh -c`, with
+//! the same command line an SSH server would get, so tests exercise the
+//! same quoting.
+
+use std::pin::Pin;
+use std::process::{ExitStatus, Stdio};
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin, Command as OsCommand};
+
+use super::{BoxFuture, Command, Output, Process, Result, Transport, TransportError};
+
+/// Runs commands on the local machine.
+#[derive(Debug, Clone)]
+pub struct LocalTransport {
+    host: String,
+    default_timeout: Option<Duration>,
+}
+
+impl Default for LocalTransport {
+    fn default() -> Self {
+        LocalTransport::new()
+    }
+}
+
+impl LocalTransport {
+    pub fn new() -> Self {
+        LocalTransport {
+            host: "localhost".to_string(),
+            default_timeout: None,
+        }
+    }
+
+    /// Applies to commands without their own timeout.
+    pub fn with_default_timeout(mut self, timeout: Duration) -> Self {
+        self.default_timeout = Some(timeout);
+        self
+    }
+
+    fn start(&self, cmd: &Command) -> Result<Child> {
+        let line = cmd
+            .to_exec_string()
+            .map_err(|cause| TransportError::InvalidCommand {
+                host: self.host.clone(),
+                program: cmd.program.clone(),
+                cause,
+            })?;
+        OsCommand::new("sh")
+            .arg("-c")
+            .arg(line)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| self.channel_error(cmd, e))
+    }
+
+    fn channel_error(&self, cmd: &Command, e: std::io::Error) -> TransportError {
+        TransportError::Channel {
+            host: self.host.clone(),
+            program: cmd.program.clone(),
+            cause: Box::new(e),
+        }
+    }
+
+    fn timed_out(&self, cmd: &Command, after: Duration) -> TransportError {
+        TransportError::Timeout {
+            host: self.host.clone(),
+            what: format!("running {}", cmd.program),
+            after,
+        }
+    }
+
+    async fn run_inner(&self, cmd: &Command) -> Result<Output> {
+        let mut child = self.start(cmd)?;
+        let stdin = child.stdin.take();
+        let feed = async {
+            if let (Some(mut pipe), Some(bytes)) = (stdin, cmd.stdin.as_deref()) {
+                // A command that exits without reading all of its input is
+                // not an error of ours: its status tells.
+                let _ = pipe.write_all(bytes).await;
+            }
+        };
+        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        let out = out.map_err(|e| self.channel_error(cmd, e))?;
+        Ok(output(out.status, out.stdout, out.stderr))
+    }
+}
+
+fn output(status: ExitStatus, stdout: Vec<u8>, stderr: Vec<u8>) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    Output {
+        status: status.code(),
+        signal: status.signal().map(signal_name),
+        stdout,
+        stderr,
+    }
+}
+
+fn signal_name(number: i32) -> String {
+    let name = match number {
+        1 => "HUP",
+        2 => "INT",
+        3 => "QUIT",
+        6 => "ABRT",
+        9 => "KILL",
+        13 => "PIPE",
+        14 => "ALRM",
+        15 => "TERM",
+        _ => return number.to_string(),
+    };
+    name.to_string()
+}
+
+/// A child's stdin whose `shutdown` closes the pipe (tokio's only closes
+/// it on drop), so that the child sees end-of-file as over SSH.
+struct ClosingStdin(Option<ChildStdin>);
+
+impl AsyncWrite for ClosingStdin {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(pipe) => Pin::new(pipe).poll_write(cx, buf),
+            None => Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(pipe) => Pin::new(pipe).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if let Some(pipe) = self.0.as_mut() {
+            ready!(Pin::new(pipe).poll_flush(cx))?;
+        }
+        self.0 = None;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Transport for LocalTransport {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn run<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Output>> {
+        Box::pin(async move {
+            match cmd.timeout.or(self.default_timeout) {
+                None => self.run_inner(cmd).await,
+                // On timeout the child is dropped, and so killed.
+                Some(limit) => tokio::time::timeout(limit, self.run_inner(cmd))
+                    .await
+                    .map_err(|_| self.timed_out(cmd, limit))?,
+            }
+        })
+    }
+
+    fn spawn<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Process>> {
+        Box::pin(async move {
+            let mut child = self.start(cmd)?;
+            let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
+                (child.stdin.take(), child.stdout.take(), child.stderr.take())
+            else {
+                return Err(self.channel_error(cmd, std::io::ErrorKind::BrokenPipe.into()));
+            };
+            let stdin: Option<super::BoxWrite> = match cmd.stdin.clone() {
+                Some(bytes) => {
+                    tokio::spawn(async move {
+                        let _ = stdin.write_all(&bytes).await;
+                    });
+                    None
+                }
+                None => Some(Box::pin(ClosingStdin(Some(stdin)))),
+            };
+            let errors = tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let _ = stderr.read_to_end(&mut buf).await;
+                buf
+            });
+            let limit = cmd.timeout.or(self.default_timeout);
+            let this = self.clone();
+            let cmd_for_exit = Command::new(cmd.program.clone());
+            let exit = async move {
+                let waited = match limit {
+                    None => child.wait().await,
+                    Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
+                        Ok(waited) => waited,
+                        Err(_) => {
+                            let _ = child.kill().await;
+                            return Err(this.timed_out(&cmd_for_exit, limit));
+                        }
+                    },
+                };
+                let status = waited.map_err(|e| this.channel_error(&cmd_for_exit, e))?;
+                let stderr = errors.await.unwrap_or_default();
+                Ok(output(status, Vec::new(), stderr))
+            };
+            Ok(Process::new(stdin, Box::pin(stdout), Box::pin(exit)))
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! Running one command on an SSH channel: stdin out, stdout and stderr in,
+//! exit status, timeout.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use russh::client::Msg;
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
+use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio::time::Instant;
+
+use super::SshTransport;
+use crate::transport::{BoxWrite, Command, Output, Process, Result, TransportError};
+
+/// stderr kept per command; the rest is dropped (the end is what matters
+/// less: errors usually come first... and last, so keep the first part).
+const STDERR_LIMIT: usize = 4 << 20;
+/// Buffer between a spawned command's channel and its stdout reader.
+const STREAM_BUFFER: usize = 256 << 10;
+/// How long a timed-out command gets between TERM and KILL.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// Where stdout goes.
+enum Sink {
+    Collect(Vec<u8>),
+    /// `None` once the reader went away.
+    Stream(Option<DuplexStream>),
+}
+
+/// One command's channel, from exec to close.
+struct Exec<'a> {
+    host: &'a str,
+    program: &'a str,
+    rx: ChannelReadHalf,
+    tx: ChannelWriteHalf<Msg>,
+}
+
+impl SshTransport {
+    fn exec_line(&self, cmd: &Command) -> Result<String> {
+        cmd.to_exec_string()
+            .map_err(|cause| TransportError::InvalidCommand {
+                host: self.host.clone(),
+                program: cmd.program.clone(),
+                cause,
+            })
+    }
+
+    fn deadline(&self, cmd: &Command) -> Option<(Instant, Duration)> {
+        let limit = cmd.timeout.or(self.config.command_timeout)?;
+        Some((Instant::now() + limit, limit))
+    }
+
+    pub(super) async fn run_command(&self, cmd: &Command) -> Result<Output> {
+        let line = self.exec_line(cmd)?;
+        let deadline = self.deadline(cmd);
+        let (channel, permit) = self.open_channel(&cmd.program, deadline).await?;
+        channel
+            .exec(true, line)
+            .await
+            .map_err(|e| self.channel_error(&cmd.program, Box::new(e)))?;
+        let (rx, tx) = channel.split();
+        let exec = Exec {
+            host: &self.host,
+            program: &cmd.program,
+            rx,
+            tx,
+        };
+        let out = exec
+            .drive(cmd.stdin.as_deref(), Sink::Collect(Vec::new()), deadline)
+            .await;
+        drop(permit);
+        out
+    }
+
+    pub(super) async fn spawn_command(&self, cmd: &Command) -> Result<Process> {
+        let line = self.exec_line(cmd)?;
+        let deadline = self.deadline(cmd);
+        let (channel, permit) = self.open_channel(&cmd.program, deadline).await?;
+        channel
+            .exec(true, line)
+            .await
+            .map_err(|e| self.channel_error(&cmd.program, Box::new(e)))?;
+        let (rx, tx) = channel.split();
+        let (sink, stdout) = tokio::io::duplex(STREAM_BUFFER);
+        let (stdin, feed): (Option<BoxWrite>, Option<Vec<u8>>) = match &cmd.stdin {
+            Some(bytes) => (None, Some(bytes.clone())),
+            None => (Some(Box::pin(tx.make_writer())), None),
+        };
+        let host = self.host.clone();
+        let program = cmd.program.clone();
+        let task = tokio::spawn(async move {
+            let exec = Exec {
+                host: &host,
+                program: &program,
+                rx,
+                tx,
+            };
+            let out = exec
+                .drive(feed.as_deref(), Sink::Stream(Some(sink)), deadline)
+                .await;
+            drop(permit);
+            out
+        });
+        let host = self.host.clone();
+        let program = cmd.program.clone();
+        let exit = async move {
+            task.await.map_err(|e| TransportError::Channel {
+                host,
+                program,
+                cause: Box::new(e),
+            })?
+        };
+        Ok(Process::new(stdin, Box::pin(stdout), Box::pin(exit)))
+    }
+}
+
+impl Exec<'_> {
+    /// Sends `stdin` (then EOF) while reading the channel until it closes.
+    /// With `stdin` `None` and a stream sink, stdin is left to the caller's
+    /// writer; with `None` and a collecting sink, EOF goes at once.
+    async fn drive(
+        mut self,
+        stdin: Option<&[u8]>,
+        mut sink: Sink,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Output> {
+        let streaming_stdin = stdin.is_none() && matches!(sink, Sink::Stream(_));
+        let tx = &self.tx;
+        let feed = async {
+            if !streaming_stdin {
+                if let Some(bytes) = stdin {
+                    // A command may exit without reading all its input;
+                    // its exit status tells, not this write.
+                    let _ = tx.data(bytes).await;
+                }
+                let _ = tx.eof().await;
+            }
+            std::future::pending::<Infallible>().await
+        };
+        let pump = pump(&mut self.rx, tx, &mut sink);
+        let both = async {
+            tokio::select! {
+                ended = pump => ended,
+                never = feed => match never {},
+            }
+        };
+        let ended = match deadline {
+            None => both.await,
+            Some((at, limit)) => match tokio::time::timeout_at(at, both).await {
+                Ok(ended) => ended,
+                Err(_) => {
+                    stop(self.tx);
+                    return Err(TransportError::Timeout {
+                        host: self.host.to_string(),
+                        what: format!("running {}", self.program),
+                        after: limit,
+                    });
+                }
+            },
+        };
+        let mut out = ended.map_err(|cause| TransportError::Channel {
+            host: self.host.to_string(),
+            program: self.program.to_string(),
+            cause: cause.into(),
+        })?;
+        if let Sink::Collect(stdout) = sink {
+            out.stdout = stdout;
+        }
+        Ok(out)
+    }
+}
+
+/// Reads channel messages until the channel closes. Returns the exit
+/// status and stderr; stdout goes to `sink`.
+async fn pump(
+    rx: &mut ChannelReadHalf,
+    tx: &ChannelWriteHalf<Msg>,
+    sink: &mut Sink,
+) -> std::result::Result<Output, String> {
+    let mut out = Output::default();
+    let mut stderr_dropped = 0usize;
+    while let Some(msg) = rx.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => match sink {
+                Sink::Collect(buf) => buf.extend_from_slice(&data),
+                Sink::Stream(writer) => {
+                    let gone = match writer {
+                        Some(w) => w.write_all(&data).await.is_err(),
+                        None => false,
+                    };
+                    if gone {
+                        // Nobody reads the output any more: stop the command,
+                        // as a closed pipe would.
+                        *writer = None;
+                        let _ = tx.signal(Sig::PIPE).await;
+                    }
+                }
+            },
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                let room = STDERR_LIMIT.saturating_sub(out.stderr.len());
+                let keep = data.len().min(room);
+                out.stderr.extend_from_slice(&data[..keep]);
+                stderr_dropped += data.len() - keep;
+            }
+            ChannelMsg::ExitStatus { exit_status } => {
+                out.status = Some(i32::try_from(exit_status).unwrap_or(i32::MAX));
+            }
+            ChannelMsg::ExitSignal { signal_name, .. } => {
+                out.signal = Some(signal_text(&signal_name));
+            }
+            ChannelMsg::Failure => return Err("the host refused to run the command".into()),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    if let Sink::Stream(writer) = sink {
+        if let Some(mut w) = writer.take() {
+            let _ = w.shutdown().await;
+        }
+    }
+    if stderr_dropped > 0 {
+        let note = format!("\n[dbfleet: {stderr_dropped} more bytes of stderr dropped]\n");
+        out.stderr.extend_from_slice(note.as_bytes());
+    }
+    if out.status.is_none() && out.signal.is_none() {
+        return Err("the channel closed before the command reported how it ended \
+                    (connection lost?)"
+            .into());
+    }
+    Ok(out)
+}
+
+fn signal_text(sig: &Sig) -> String {
+    match sig {
+        Sig::Custom(name) => name.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Stops a command that overran: TERM, KILL after a grace period, then
+/// closes the channel. Runs in the background so a dead connection cannot
+/// hold up the caller.
+fn stop(tx: ChannelWriteHalf<Msg>) {
+    tokio::spawn(async move {
+        let _ = tx.signal(Sig::TERM).await;
+        tokio::time::sleep(KILL_GRACE).await;
+        let _ = tx.signal(Sig::KILL).await;
+        let _ = tx.close().await;
+    });
+}
