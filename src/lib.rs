@@ -4,15 +4,18 @@
 //! validated `model`) -> `render` (files per node) -> `plan` (typed steps).
 //! The pure core (model, load, render, plan) does no I/O.
 
+pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod layout;
 pub mod load;
 pub mod model;
+pub mod observe;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod state;
 pub mod transport;

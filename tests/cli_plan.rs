@@ -127,7 +127,7 @@ fn base_plan_shows_diffs_new_node_and_orphan() {
     ] {
         assert!(text.contains(node), "{node} missing in:\n{text}");
     }
-    assert_eq!(text.matches("-max_connections = 200").count(), 2 + 0, "{text}");
+    assert_eq!(text.matches("-max_connections = 200").count(), 2, "{text}");
     // The new host gets the next unused number (4), never the removed one (2).
     assert!(
         text.contains("+ shop4 (10.0.0.14, replica, #4): new node"),

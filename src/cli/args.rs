@@ -56,6 +56,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show what apply would do, with unified diffs of every config file.
     Plan(PlanArgs),
+    /// Carry out the plan on the hosts.
+    Apply(ApplyArgs),
+    /// Nodes, roles, health and replication lag, observed over SSH.
+    Status(StatusArgs),
     /// Print the JSON Schemas of fleet.toml, cluster and request files.
     Schema(SchemaArgs),
 }
@@ -118,4 +122,26 @@ pub struct SchemaArgs {
     /// Write the schema files into this directory instead of printing.
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub repo: RepoArg,
+    /// Apply without asking for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this cluster.
+    #[arg(value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// The repository (for the clusters and fleet.toml's SSH settings).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }

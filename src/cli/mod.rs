@@ -1,11 +1,14 @@
 //! The command line: clap structs that only describe flags, and one file per
 //! subcommand that turns them into a call into the library.
 
+mod apply;
 mod args;
+mod online;
 mod output;
 mod plan;
 mod repo;
 mod schema;
+mod status;
 mod validate;
 
 use clap::Parser;
@@ -27,6 +30,8 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(a) => validate::run(&cli.global, a),
         Command::Plan(a) => plan::run(&cli.global, a),
+        Command::Apply(a) => apply::run(&cli.global, a),
+        Command::Status(a) => status::run(&cli.global, a),
         Command::Schema(a) => schema::run(a),
     };
     match result {

@@ -1,8 +1,8 @@
-use anyhow::{bail, Context};
+use anyhow::Context;
 use std::path::Path;
 
 use super::args::{Format, Global, PlanArgs};
-use super::{exit, output, repo};
+use super::{exit, online, output, repo};
 use crate::diag;
 use crate::load::{load, LoadContext, Loaded};
 use crate::plan::{self, Plan, PlanInput};
@@ -15,10 +15,7 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
     let plan = match (&a.base, a.offline) {
         (Some(base), _) => against_base(g, &dir, base, a.head.as_deref())?,
         (None, true) => against_state(g, &dir)?,
-        (None, false) => bail!(
-            "plan without --offline observes the hosts over SSH, which this build cannot do yet; \
-             use --offline (against the state store) or --base REV (between revisions)"
-        ),
+        (None, false) => against_hosts(g, &dir)?,
     };
     let Some(plan) = plan else { return Ok(exit::ERROR) };
     match a.format {
@@ -47,10 +44,36 @@ fn against_state(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
     let plan = plan::plan(&PlanInput {
         repo: &loaded.repo,
         renderer: &renderer,
-        recorded: &recorded,
+        before: &plan::before::from_recorded(&recorded),
         base_requests: None,
         source: dir.display().to_string(),
         against: format!("state in {}", store.dir().display()),
+    })?;
+    Ok(Some(plan))
+}
+
+/// `plan`: the working tree against what the hosts really hold.
+fn against_hosts(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
+    let snapshot = source::from_worktree(dir)?;
+    let ctx = repo::load_context(g, dir, &snapshot)?;
+    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+        return Ok(None);
+    };
+    let store = online::store_for(g, dir, &snapshot);
+    let renderer = Renderer::new(&loaded.repo.templates)?;
+    let pool = crate::observe::ssh_pool(&loaded.repo.fleet)?;
+    let plan = online::runtime()?.block_on(async {
+        let before = online::observe_all(&loaded.repo, &store, &pool).await?;
+        pool.disconnect_all().await;
+        let plan = plan::plan(&PlanInput {
+            repo: &loaded.repo,
+            renderer: &renderer,
+            before: &before,
+            base_requests: None,
+            source: dir.display().to_string(),
+            against: "the hosts".into(),
+        })?;
+        anyhow::Ok(plan)
     })?;
     Ok(Some(plan))
 }
@@ -85,7 +108,7 @@ fn against_base(g: &Global, dir: &Path, base: &str, head: Option<&str>) -> anyho
     let plan = plan::plan(&PlanInput {
         repo: &head_loaded.repo,
         renderer: &renderer,
-        recorded: &recorded,
+        before: &plan::before::from_recorded(&recorded),
         base_requests: Some(
             base_loaded
                 .as_ref()
@@ -105,7 +128,7 @@ fn label(snap: &Snapshot, name: &str) -> String {
 }
 
 /// Load a repository; on failure print the problems and return None.
-fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Option<Loaded> {
+pub(super) fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Option<Loaded> {
     match load(snapshot, ctx) {
         Ok(loaded) => {
             eprint!(

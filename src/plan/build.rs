@@ -4,6 +4,7 @@
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
+use super::before::{Before, ClusterBefore, NodeBefore};
 use super::{
     diff::unified_diff, Change, ClusterPlan, FileChange, NodePlan, Plan, RequestPlan, RequestStatus, Step,
     SuggestedRequest, Summary, JSON_FORMAT_VERSION,
@@ -31,7 +32,8 @@ pub enum PlanError {
 pub struct PlanInput<'a> {
     pub repo: &'a Repo,
     pub renderer: &'a Renderer,
-    pub recorded: &'a Recorded,
+    /// What is there now, per cluster (see [`super::before`]).
+    pub before: &'a Before,
     /// Requests of the base revision (plan --base), to tell new and edited
     /// requests apart; `None` when planning against the state store.
     pub base_requests: Option<&'a [RequestFile]>,
@@ -46,11 +48,11 @@ pub struct PlanInput<'a> {
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut clusters = Vec::new();
     for c in &input.repo.clusters {
-        clusters.push(plan_cluster(c, input.renderer, input.recorded.get(&c.name))?);
+        clusters.push(plan_cluster(c, input.renderer, input.before.get(&c.name))?);
     }
-    for (name, state) in input.recorded {
-        if input.repo.cluster(name).is_none() && !state.allocations.live.is_empty() {
-            clusters.push(orphaned_cluster(name, state));
+    for (name, before) in input.before {
+        if input.repo.cluster(name).is_none() && !before.state.allocations.live.is_empty() {
+            clusters.push(orphaned_cluster(name, &before.state));
         }
     }
     let requests = plan_requests(&input.repo.requests, input.base_requests);
@@ -98,6 +100,7 @@ pub fn simulate_applied(repo: &Repo, renderer: &Renderer) -> Result<Recorded, Pl
         out.insert(
             c.name.clone(),
             ClusterState {
+                journal: None,
                 engine: Some(c.engine),
                 version: Some(c.version.clone()),
                 topology: Some(c.topology),
@@ -119,47 +122,22 @@ fn render(renderer: &Renderer, c: &Cluster, node: &NodeLayout) -> Result<Vec<Ren
     })
 }
 
-fn plan_cluster(
+/// Plan one cluster against its before-view (`None`: nothing there yet).
+pub fn plan_cluster(
     c: &Cluster,
     renderer: &Renderer,
-    prev: Option<&ClusterState>,
+    before: Option<&ClusterBefore>,
 ) -> Result<ClusterPlan, PlanError> {
-    let empty = ClusterState::default();
-    let prev = prev.unwrap_or(&empty);
+    let empty = ClusterBefore::default();
+    let before = before.unwrap_or(&empty);
+    let prev = &before.state;
     let alloc = prev.allocations.extend_with(c);
     let nodes = layout(c, &alloc, prev.primary.as_deref());
     let mut plans = Vec::new();
     for node in &nodes {
         let files = render(renderer, c, node)?;
-        let applied = prev.applied.get(&node.name).filter(|a| a.host == node.host);
-        let changes: Vec<FileChange> = files.iter().filter_map(|f| file_change(f, applied)).collect();
-        let change = match (applied, changes.is_empty()) {
-            (None, _) => Change::Create,
-            (Some(_), true) => Change::NoChange,
-            (Some(_), false) => Change::Update,
-        };
-        let steps = match change {
-            Change::Create => create_steps(c, node, &nodes, &files),
-            Change::Update => {
-                let mut s: Vec<Step> = changes
-                    .iter()
-                    .map(|f| Step::WriteConfig { path: f.path.clone() })
-                    .collect();
-                s.push(Step::ApplyConfig);
-                s
-            }
-            Change::NoChange | Change::Orphaned => Vec::new(),
-        };
-        plans.push(NodePlan {
-            name: node.name.clone(),
-            number: node.number,
-            host: node.host.clone(),
-            role: node.role,
-            change,
-            steps,
-            files: changes,
-            remove_request: None,
-        });
+        let now = before.nodes.get(&node.name).filter(|b| b.host == node.host);
+        plans.push(plan_node(c, node, &nodes, &files, now, before.observed));
     }
     for (host, number) in &alloc.live {
         if c.nodes.iter().any(|n| &n.host == host) {
@@ -180,10 +158,11 @@ fn plan_cluster(
             change: Change::Orphaned,
             steps: Vec::new(),
             files: Vec::new(),
+            unreachable: None,
         });
     }
     plans.sort_by_key(|n| n.number);
-    let change = if prev.applied.is_empty() {
+    let change = if before.nodes.is_empty() {
         Change::Create
     } else if plans.iter().all(|n| n.change == Change::NoChange) {
         Change::NoChange
@@ -201,18 +180,93 @@ fn plan_cluster(
     })
 }
 
-fn file_change(f: &RenderedFile, applied: Option<&AppliedNode>) -> Option<FileChange> {
-    let digest = sha256(&f.content);
-    let old = applied.and_then(|a| a.files.get(&f.path));
-    if old.is_some_and(|o| o.sha256 == digest) {
+fn plan_node(
+    c: &Cluster,
+    node: &NodeLayout,
+    nodes: &[NodeLayout],
+    files: &[RenderedFile],
+    now: Option<&NodeBefore>,
+    observed: bool,
+) -> NodePlan {
+    let mut plan = NodePlan {
+        name: node.name.clone(),
+        number: node.number,
+        host: node.host.clone(),
+        role: node.role,
+        change: Change::NoChange,
+        steps: Vec::new(),
+        files: Vec::new(),
+        remove_request: None,
+        unreachable: None,
+    };
+    if let Some(why) = now.and_then(|n| n.unreachable.clone()) {
+        plan.change = Change::Update;
+        plan.unreachable = Some(why);
+        return plan;
+    }
+    plan.files = files.iter().filter_map(|f| file_change(f, now)).collect();
+    let Some(now) = now.filter(|n| n.built) else {
+        plan.change = Change::Create;
+        plan.steps = create_steps(c, node, nodes, files);
+        return plan;
+    };
+    let mut steps: Vec<Step> = plan
+        .files
+        .iter()
+        .map(|f| Step::WriteConfig { path: f.path.clone() })
+        .collect();
+    if !steps.is_empty() {
+        steps.push(Step::ApplyConfig);
+    }
+    if !now.running {
+        steps.push(Step::Start);
+    }
+    if observed {
+        for source in replication_sources(c, node, nodes) {
+            let ok = now
+                .replicating_from
+                .as_ref()
+                .is_some_and(|(h, healthy)| *h == source.host && *healthy);
+            if !ok {
+                steps.push(Step::StartReplication {
+                    from: source.name.clone(),
+                });
+            }
+        }
+    }
+    plan.change = if steps.is_empty() {
+        Change::NoChange
+    } else {
+        Change::Update
+    };
+    plan.steps = steps;
+    plan
+}
+
+/// Whom a node replicates from: the primary for a replica; in multi-master,
+/// the other node.
+pub fn replication_sources<'n>(
+    c: &Cluster,
+    node: &'n NodeLayout,
+    _nodes: &[NodeLayout],
+) -> Vec<&'n crate::layout::PeerRef> {
+    match c.topology {
+        Topology::MultiMaster => node.peers.iter().collect(),
+        _ => node.primary.iter().collect(),
+    }
+}
+
+fn file_change(f: &RenderedFile, now: Option<&NodeBefore>) -> Option<FileChange> {
+    let old = now.and_then(|n| n.files.get(&f.path));
+    if old.is_some_and(|o| *o == f.content) {
         return None;
     }
     Some(FileChange {
         path: f.path.clone(),
         template: f.template.clone(),
         new: old.is_none(),
-        diff: unified_diff(&f.path, old.map(|o| o.content.as_str()), &f.content),
-        sha256: digest,
+        diff: unified_diff(&f.path, old.map(String::as_str), &f.content),
+        sha256: sha256(&f.content),
     })
 }
 
@@ -272,6 +326,7 @@ fn orphaned_cluster(name: &str, state: &ClusterState) -> ClusterPlan {
             steps: Vec::new(),
             files: Vec::new(),
             remove_request: None,
+            unreachable: None,
         })
         .collect();
     ClusterPlan {
@@ -346,6 +401,6 @@ fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
     s
 }
 
-pub(crate) fn sha256(s: &str) -> String {
+pub fn sha256(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }

@@ -5,13 +5,18 @@
 //! Pure: built from the repository, a [`Renderer`](crate::render::Renderer)
 //! and the recorded state; no I/O.
 
+pub mod before;
 mod build;
 mod diff;
 mod markdown;
 mod steps;
 mod text;
 
-pub use build::{plan, simulate_applied, PlanError, PlanInput, Recorded};
+pub use before::{Before, ClusterBefore, NodeBefore};
+pub use build::{
+    plan, plan_cluster, replication_sources, sha256 as sha256_hex, simulate_applied, PlanError, PlanInput,
+    Recorded,
+};
 pub use diff::unified_diff;
 pub use markdown::to_markdown;
 pub use steps::Step;
@@ -97,6 +102,9 @@ pub struct NodePlan {
     /// For an orphaned node: the request that would remove it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove_request: Option<SuggestedRequest>,
+    /// Set when the host could not be observed: why. Nothing is planned for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
 }
 
 /// A rendered file that differs from what was applied.

@@ -105,3 +105,10 @@ fn subdir_prefix(repo: &Repository, root: &Path) -> String {
         Err(_) => String::new(),
     }
 }
+
+/// The commit HEAD points at in the git repository containing `root`, if any.
+pub fn head_commit(root: &Path) -> Option<String> {
+    let repo = Repository::discover(root).ok()?;
+    let head = repo.head().ok()?.peel_to_commit().ok()?;
+    Some(head.id().to_string())
+}

@@ -5,7 +5,7 @@
 mod git;
 mod worktree;
 
-pub use git::{from_revision, GitError};
+pub use git::{from_revision, head_commit, GitError};
 pub use worktree::{from_worktree, WorktreeError};
 
 use std::collections::BTreeMap;

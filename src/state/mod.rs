@@ -56,9 +56,36 @@ pub struct ClusterState {
     /// Per node name: the files last written to it.
     #[serde(default)]
     pub applied: BTreeMap<String, AppliedNode>,
+    /// Set while an apply works on the cluster; left behind by a run that
+    /// was killed, so the next one knows it resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<Journal>,
     /// Commit of the repository the last apply came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+}
+
+/// The step an apply was working on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    /// Seconds since the Unix epoch when the step began.
+    pub at: u64,
+    pub pid: u32,
+    pub step: String,
+}
+
+impl Journal {
+    pub fn now(step: &str) -> Journal {
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Journal {
+            at,
+            pid: std::process::id(),
+            step: step.to_string(),
+        }
+    }
 }
 
 /// The files last written to one node.

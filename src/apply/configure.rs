@@ -1,0 +1,131 @@
+//! Configuration changes on a built node, with confirm-or-roll-back: the
+//! new files are written (the previous kept), applied live where the engine
+//! allows or by a restart; when the engine rejects them or does not come
+//! back healthy, the previous files are restored and the engine brought
+//! back on them.
+
+use super::{ApplyError, ClusterReport, ClusterRun};
+use crate::engine::LiveOutcome;
+use crate::layout::NodeLayout;
+use crate::transport::Transport;
+
+impl ClusterRun<'_> {
+    pub(super) async fn configure(
+        &self,
+        node: &NodeLayout,
+        report: &mut ClusterReport,
+    ) -> Result<(), ApplyError> {
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(node, &paths);
+        let d = self.driver();
+        let old = self.current.get(&node.name).cloned().unwrap_or_default();
+        let new = self.files.get(&node.name).cloned().unwrap_or_default();
+        let main = new.first().map(|f| f.path.clone()).unwrap_or_default();
+        let changes = d.changed_settings(
+            old.get(&main).map(String::as_str).unwrap_or_default(),
+            new.first().map(|f| f.content.as_str()).unwrap_or_default(),
+        );
+        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
+            .await?;
+        report.files_written += self.write_files(t.as_ref(), node).await?;
+        if !self.running.get(&node.name).copied().unwrap_or(false) {
+            return Ok(()); // started later with the new files
+        }
+        let live = self
+            .step(
+                node,
+                "apply settings live",
+                d.apply_live(t.as_ref(), &cx, &changes),
+            )
+            .await;
+        let failure = match live {
+            Ok(LiveOutcome::Applied) => {
+                report.live.push(node.name.clone());
+                return Ok(());
+            }
+            Ok(LiveOutcome::NeedsRestart(keys)) => {
+                let what = format!("restart (needed by {})", keys.join(", "));
+                let restarted = async {
+                    d.stop(t.as_ref(), &cx).await?;
+                    d.start(t.as_ref(), &cx).await
+                };
+                match self.step(node, &what, restarted).await {
+                    Ok(()) => {
+                        report.restarted.push(node.name.clone());
+                        return Ok(());
+                    }
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        let source = match failure {
+            ApplyError::Step { source, .. } => source,
+            other => return Err(other),
+        };
+        match self.roll_back(node, &old).await {
+            Ok(()) => Err(ApplyError::RolledBack {
+                node: node.name.clone(),
+                source,
+            }),
+            Err(rollback) => Err(ApplyError::RollbackFailed {
+                node: node.name.clone(),
+                source,
+                rollback: rollback.to_string(),
+            }),
+        }
+    }
+
+    /// Put the previous files back and bring the engine back on them.
+    async fn roll_back(
+        &self,
+        node: &NodeLayout,
+        old: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), ApplyError> {
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(node, &paths);
+        let d = self.driver();
+        self.apply.progress.note(
+            &self.cluster.name,
+            &format!("{}: rolling back to the previous configuration", node.name),
+        );
+        let new = self.files.get(&node.name).cloned().unwrap_or_default();
+        for f in &new {
+            if let Some(content) = old.get(&f.path) {
+                t.write_file(&f.path, content.as_bytes(), f.mode, &f.owner, &f.group)
+                    .await
+                    .map_err(|source| ApplyError::Write {
+                        node: node.name.clone(),
+                        path: f.path.clone(),
+                        source: Box::new(source),
+                    })?;
+            }
+        }
+        let state = self
+            .step(node, "check engine", d.observe(t.as_ref(), &cx))
+            .await?;
+        if !state.running {
+            return self
+                .step(
+                    node,
+                    "start on the previous configuration",
+                    d.start(t.as_ref(), &cx),
+                )
+                .await;
+        }
+        // Still running: undo whatever took effect live before the rejection.
+        let main = new.first().map(|f| f.path.clone()).unwrap_or_default();
+        let undo = d.changed_settings(
+            new.first().map(|f| f.content.as_str()).unwrap_or_default(),
+            old.get(&main).map(String::as_str).unwrap_or_default(),
+        );
+        match d.apply_live(t.as_ref(), &cx, &undo).await {
+            Ok(LiveOutcome::Applied) | Ok(LiveOutcome::NeedsRestart(_)) => Ok(()),
+            Err(e) => Err(ApplyError::Step {
+                node: node.name.clone(),
+                step: "undo live settings".into(),
+                source: Box::new(e),
+            }),
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Apply: carry out the plan of each cluster on its hosts.
+//!
+//! Per cluster, under the cluster's lock: allocate node numbers (recorded
+//! before any host is touched, so a number is never handed out twice),
+//! observe every node, plan against what is really there, then
+//! 1. build the first node (initialise, configure, start, create users),
+//! 2. seed every other new node from the primary and start replication,
+//! 3. roll configuration changes: replicas one at a time, each healthy
+//!    before the next, the primary last; live where the engine allows, by a
+//!    restart otherwise; a change the engine rejects is rolled back on that
+//!    node and stops the roll,
+//! 4. start stopped engines and repair replication.
+//!
+//! The state is saved after every node, with a journal entry naming the
+//! step in progress: a run killed halfway is resumed by the next one, which
+//! plans from what it observes.
+
+mod configure;
+mod node;
+mod progress;
+
+pub use progress::Progress;
+
+use std::collections::BTreeMap;
+
+use crate::engine::{DriverError, Secrets, ServiceMode};
+use crate::layout::{layout, NodeLayout, Role};
+use crate::model::{Cluster, Fleet, Repo, Topology};
+use crate::observe::{self, NodeObservation};
+use crate::plan::{self, Change, ClusterPlan, PlanError, Step};
+use crate::render::{RenderedFile, Renderer};
+use crate::secrets::SecretError;
+use crate::state::{AppliedFile, AppliedNode, ClusterState, Journal, StateError, StateStore};
+use crate::transport::{SshPool, TransportError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Secrets(#[from] SecretError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{node} ({host}) cannot be reached; nothing was done on cluster {cluster}: {why}")]
+    Unreachable {
+        cluster: String,
+        node: String,
+        host: String,
+        why: String,
+    },
+    #[error("{node}: {step}: {source}")]
+    Step {
+        node: String,
+        step: String,
+        #[source]
+        source: Box<DriverError>,
+    },
+    #[error("{node}: writing {path}: {source}")]
+    Write {
+        node: String,
+        path: String,
+        #[source]
+        source: Box<TransportError>,
+    },
+    #[error("{node}: {source}\n  rolled back: {node} serves on its previous configuration; the nodes after it were not changed")]
+    RolledBack {
+        node: String,
+        #[source]
+        source: Box<DriverError>,
+    },
+    #[error("{node}: {source}\n  and rolling back failed too: {rollback}")]
+    RollbackFailed {
+        node: String,
+        source: Box<DriverError>,
+        rollback: String,
+    },
+}
+
+/// What apply did to one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterReport {
+    pub name: String,
+    pub nodes_built: Vec<String>,
+    pub files_written: usize,
+    /// Nodes whose changes took effect live.
+    pub live: Vec<String>,
+    /// Nodes restarted, in order.
+    pub restarted: Vec<String>,
+    pub started: Vec<String>,
+    pub replication_started: Vec<String>,
+}
+
+impl ClusterReport {
+    pub fn changed_anything(&self) -> bool {
+        self.files_written > 0
+            || !self.nodes_built.is_empty()
+            || !self.restarted.is_empty()
+            || !self.started.is_empty()
+            || !self.replication_started.is_empty()
+    }
+}
+
+/// What apply needs.
+pub struct Apply<'a> {
+    pub repo: &'a Repo,
+    pub renderer: &'a Renderer,
+    pub store: &'a StateStore,
+    pub pool: &'a SshPool,
+    /// The commit applied, recorded in the state.
+    pub commit: Option<String>,
+    pub progress: &'a Progress,
+}
+
+impl Apply<'_> {
+    fn fleet(&self) -> &Fleet {
+        &self.repo.fleet
+    }
+
+    /// Apply every cluster; one cluster's failure does not stop the others.
+    pub async fn run(&self) -> Vec<(String, Result<ClusterReport, ApplyError>)> {
+        let mut out = Vec::new();
+        for c in &self.repo.clusters {
+            let result = self.cluster(c).await;
+            if let Err(e) = &result {
+                self.progress.failed(&c.name, e);
+            }
+            out.push((c.name.clone(), result));
+        }
+        out
+    }
+
+    /// Apply one cluster under its lock.
+    pub async fn cluster(&self, c: &Cluster) -> Result<ClusterReport, ApplyError> {
+        let _lock = self.store.lock(&c.name)?;
+        let mut state = self.store.cluster(&c.name)?;
+        if let Some(j) = &state.journal {
+            self.progress.note(
+                &c.name,
+                &format!("resuming an apply interrupted at: {} (pid {})", j.step, j.pid),
+            );
+        }
+        state.allocations = state.allocations.extend_with(c);
+        state.engine = Some(c.engine);
+        state.version = Some(c.version.clone());
+        state.topology = Some(c.topology);
+        let nodes = layout(c, &state.allocations, state.primary.as_deref());
+        if c.topology != Topology::MultiMaster {
+            state.primary = nodes
+                .iter()
+                .find(|n| n.role == Role::Primary)
+                .map(|n| n.host.clone());
+        }
+        self.store.save_cluster(&c.name, &state)?;
+
+        let secrets = crate::secrets::resolve(self.store.dir(), c)?;
+        let observed = observe::observe_cluster(self.pool, self.fleet(), c, &nodes, &secrets).await;
+        if let Some(o) = observed.iter().find(|o| o.unreachable.is_some()) {
+            return Err(ApplyError::Unreachable {
+                cluster: c.name.clone(),
+                node: o.name.clone(),
+                host: o.host.clone(),
+                why: o.unreachable.clone().unwrap_or_default(),
+            });
+        }
+        let before = observe::to_before(&state, &observed);
+        let plan = plan::plan_cluster(c, self.renderer, Some(&before))?;
+        let mut report = ClusterReport {
+            name: c.name.clone(),
+            ..Default::default()
+        };
+        if plan
+            .nodes
+            .iter()
+            .all(|n| matches!(n.change, Change::NoChange | Change::Orphaned))
+        {
+            self.finish(c, &mut state, &nodes)?;
+            return Ok(report);
+        }
+        let run = ClusterRun::new(self, c, &nodes, &observed, &secrets)?;
+        run.execute(&plan, &mut state, &mut report).await?;
+        self.finish(c, &mut state, &nodes)?;
+        Ok(report)
+    }
+
+    /// Clear the journal and record the commit.
+    fn finish(&self, c: &Cluster, state: &mut ClusterState, _nodes: &[NodeLayout]) -> Result<(), ApplyError> {
+        state.journal = None;
+        if self.commit.is_some() {
+            state.commit = self.commit.clone();
+        }
+        self.store.save_cluster(&c.name, state)?;
+        Ok(())
+    }
+}
+
+/// One cluster being applied: its nodes, rendered files, services.
+struct ClusterRun<'a> {
+    apply: &'a Apply<'a>,
+    cluster: &'a Cluster,
+    nodes: &'a [NodeLayout],
+    secrets: &'a Secrets,
+    /// Node name -> rendered files.
+    files: BTreeMap<String, Vec<RenderedFile>>,
+    /// Node name -> observed files (path -> content).
+    current: BTreeMap<String, BTreeMap<String, String>>,
+    services: BTreeMap<String, ServiceMode>,
+    running: BTreeMap<String, bool>,
+}
+
+impl<'a> ClusterRun<'a> {
+    fn new(
+        apply: &'a Apply<'a>,
+        cluster: &'a Cluster,
+        nodes: &'a [NodeLayout],
+        observed: &[NodeObservation],
+        secrets: &'a Secrets,
+    ) -> Result<ClusterRun<'a>, ApplyError> {
+        let mut files = BTreeMap::new();
+        for n in nodes {
+            let rendered = apply
+                .renderer
+                .render_node(cluster, n)
+                .map_err(|source| PlanError::Render {
+                    cluster: cluster.name.clone(),
+                    node: n.name.clone(),
+                    source,
+                })?;
+            files.insert(n.name.clone(), rendered);
+        }
+        let current = observed
+            .iter()
+            .map(|o| {
+                let f = o
+                    .files
+                    .iter()
+                    .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
+                    .collect();
+                (o.name.clone(), f)
+            })
+            .collect();
+        let services = observed
+            .iter()
+            .map(|o| (o.name.clone(), o.service.unwrap_or(ServiceMode::Direct)))
+            .collect();
+        let running = observed
+            .iter()
+            .map(|o| (o.name.clone(), o.engine.as_ref().is_some_and(|e| e.running)))
+            .collect();
+        Ok(ClusterRun {
+            apply,
+            cluster,
+            nodes,
+            secrets,
+            files,
+            current,
+            services,
+            running,
+        })
+    }
+
+    fn node(&self, name: &str) -> Option<&'a NodeLayout> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Record what a node now holds, with the journal step, and save.
+    fn record(&self, state: &mut ClusterState, node: &NodeLayout, step: &str) -> Result<(), ApplyError> {
+        let files = self.files.get(&node.name).cloned().unwrap_or_default();
+        let files = files
+            .into_iter()
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    AppliedFile {
+                        sha256: plan::sha256_hex(&f.content),
+                        content: f.content,
+                    },
+                )
+            })
+            .collect();
+        state.applied.insert(
+            node.name.clone(),
+            AppliedNode {
+                host: node.host.clone(),
+                files,
+            },
+        );
+        state.journal = Some(Journal::now(step));
+        self.apply.store.save_cluster(&self.cluster.name, state)?;
+        Ok(())
+    }
+
+    fn journal(&self, state: &mut ClusterState, step: &str) -> Result<(), ApplyError> {
+        state.journal = Some(Journal::now(step));
+        self.apply.store.save_cluster(&self.cluster.name, state)?;
+        Ok(())
+    }
+
+    async fn execute(
+        &self,
+        plan: &ClusterPlan,
+        state: &mut ClusterState,
+        report: &mut ClusterReport,
+    ) -> Result<(), ApplyError> {
+        let creates: Vec<_> = plan.nodes.iter().filter(|n| n.change == Change::Create).collect();
+        // 1. the first node of a new cluster
+        for n in creates.iter().filter(|n| n.steps.contains(&Step::InitDataDir)) {
+            let Some(layout) = self.node(&n.name) else {
+                continue;
+            };
+            self.journal(state, &format!("build {}", n.name))?;
+            self.build_first(layout, report).await?;
+            self.record(state, layout, &format!("built {}", n.name))?;
+        }
+        // 2. every other new node, seeded from its source
+        for n in creates.iter().filter(|n| !n.steps.contains(&Step::InitDataDir)) {
+            let Some(layout) = self.node(&n.name) else {
+                continue;
+            };
+            let Some(from) = n.steps.iter().find_map(|s| match s {
+                Step::SeedFromPrimary { from } => Some(from.clone()),
+                _ => None,
+            }) else {
+                continue;
+            };
+            self.journal(state, &format!("seed {} from {from}", n.name))?;
+            self.build_replica(layout, &from, report).await?;
+            self.record(state, layout, &format!("seeded {}", n.name))?;
+        }
+        // 3. configuration changes: replicas first, one at a time; primaries last
+        let mut updates: Vec<_> = plan
+            .nodes
+            .iter()
+            .filter(|n| n.change == Change::Update && n.steps.contains(&Step::ApplyConfig))
+            .collect();
+        updates.sort_by_key(|n| (n.role == Role::Primary, n.number));
+        for n in updates {
+            let Some(layout) = self.node(&n.name) else {
+                continue;
+            };
+            self.journal(state, &format!("configure {}", n.name))?;
+            self.configure(layout, report).await?;
+            self.record(state, layout, &format!("configured {}", n.name))?;
+        }
+        // 4. repairs: stopped engines, broken replication
+        let mut repairs: Vec<_> = plan.nodes.iter().filter(|n| n.change == Change::Update).collect();
+        repairs.sort_by_key(|n| (n.role == Role::Replica, n.number));
+        for n in repairs {
+            let Some(layout) = self.node(&n.name) else {
+                continue;
+            };
+            for step in &n.steps {
+                match step {
+                    Step::Start => {
+                        self.journal(state, &format!("start {}", n.name))?;
+                        self.start(layout).await?;
+                        report.started.push(n.name.clone());
+                    }
+                    Step::StartReplication { from } => {
+                        self.journal(state, &format!("replicate {} from {from}", n.name))?;
+                        self.replicate(layout, from).await?;
+                        report.replication_started.push(n.name.clone());
+                    }
+                    _ => {}
+                }
+            }
+            self.record(state, layout, &format!("repaired {}", n.name))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! Building nodes: the first node of a cluster, and replicas seeded from it.
+
+use std::time::Instant;
+
+use super::{ApplyError, ClusterReport, ClusterRun};
+use crate::engine::{self, Driver, DriverError, NodeCx};
+use crate::layout::{NodeLayout, PeerRef};
+use crate::model::Topology;
+use crate::render::{engine_paths, EnginePaths};
+use crate::transport::{SshTransport, Transport};
+
+impl<'a> ClusterRun<'a> {
+    pub(super) fn driver(&self) -> &'static dyn Driver {
+        engine::driver(self.cluster.engine)
+    }
+
+    pub(super) fn paths(&self) -> EnginePaths {
+        engine_paths(self.cluster.engine, &self.cluster.version)
+    }
+
+    pub(super) fn cx<'c>(&'c self, node: &'c NodeLayout, paths: &'c EnginePaths) -> NodeCx<'c> {
+        NodeCx {
+            cluster: self.cluster,
+            node,
+            paths,
+            service: self
+                .services
+                .get(&node.name)
+                .copied()
+                .unwrap_or(crate::engine::ServiceMode::Direct),
+            secrets: self.secrets,
+        }
+    }
+
+    pub(super) fn transport(&self, node: &NodeLayout) -> std::sync::Arc<SshTransport> {
+        self.apply.pool.get(&node.host)
+    }
+
+    /// Run one driver step with progress and error context.
+    pub(super) async fn step<T>(
+        &self,
+        node: &NodeLayout,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, DriverError>>,
+    ) -> Result<T, ApplyError> {
+        let t0 = Instant::now();
+        self.apply
+            .progress
+            .step_start(&self.cluster.name, &node.name, what);
+        let r = fut.await;
+        match &r {
+            Ok(_) => self
+                .apply
+                .progress
+                .step_done(&self.cluster.name, &node.name, what, t0.elapsed()),
+            Err(e) => self
+                .apply
+                .progress
+                .step_failed(&self.cluster.name, &node.name, what, e),
+        }
+        r.map_err(|source| ApplyError::Step {
+            node: node.name.clone(),
+            step: what.to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Write every rendered file of a node that differs from what is there.
+    /// Returns how many were written.
+    pub(super) async fn write_files(
+        &self,
+        t: &dyn Transport,
+        node: &NodeLayout,
+    ) -> Result<usize, ApplyError> {
+        let current = self.current.get(&node.name);
+        let mut written = 0;
+        for f in self.files.get(&node.name).map(Vec::as_slice).unwrap_or_default() {
+            if current.and_then(|c| c.get(&f.path)) == Some(&f.content) {
+                continue;
+            }
+            t.write_file(&f.path, f.content.as_bytes(), f.mode, &f.owner, &f.group)
+                .await
+                .map_err(|source| ApplyError::Write {
+                    node: node.name.clone(),
+                    path: f.path.clone(),
+                    source: Box::new(source),
+                })?;
+            self.apply
+                .progress
+                .note(&self.cluster.name, &format!("{}: wrote {}", node.name, f.path));
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    /// The first node: initialise, configure, start, create users.
+    pub(super) async fn build_first(
+        &self,
+        node: &NodeLayout,
+        report: &mut ClusterReport,
+    ) -> Result<(), ApplyError> {
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(node, &paths);
+        let d = self.driver();
+        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
+            .await?;
+        report.files_written += self.write_files(t.as_ref(), node).await?;
+        self.step(node, "initialise data directory", d.init(t.as_ref(), &cx))
+            .await?;
+        self.step(node, "start", d.start(t.as_ref(), &cx)).await?;
+        self.step(node, "create users", d.create_users(t.as_ref(), &cx))
+            .await?;
+        report.nodes_built.push(node.name.clone());
+        Ok(())
+    }
+
+    /// A new node: seed from `from`, start, replicate. In multi-master the
+    /// source then replicates from the new node too.
+    pub(super) async fn build_replica(
+        &self,
+        node: &NodeLayout,
+        from: &str,
+        report: &mut ClusterReport,
+    ) -> Result<(), ApplyError> {
+        let Some(source) = self.node(from) else {
+            return Err(ApplyError::Step {
+                node: node.name.clone(),
+                step: "seed".into(),
+                source: Box::new(DriverError::Other {
+                    host: node.host.clone(),
+                    message: format!("no node {from} to seed from"),
+                }),
+            });
+        };
+        let (t, st, paths) = (self.transport(node), self.transport(source), self.paths());
+        let (cx, scx) = (self.cx(node, &paths), self.cx(source, &paths));
+        let d = self.driver();
+        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
+            .await?;
+        report.files_written += self.write_files(t.as_ref(), node).await?;
+        let what = format!("seed from {from}");
+        self.step(node, &what, d.seed(st.as_ref(), &scx, t.as_ref(), &cx))
+            .await?;
+        self.step(node, "start", d.start(t.as_ref(), &cx)).await?;
+        let peer = peer_ref(source);
+        let what = format!("replicate from {from}");
+        self.step(node, &what, d.start_replication(t.as_ref(), &cx, &peer))
+            .await?;
+        if self.cluster.topology == Topology::MultiMaster {
+            let back = peer_ref(node);
+            let what = format!("replicate from {}", node.name);
+            self.step(source, &what, d.start_replication(st.as_ref(), &scx, &back))
+                .await?;
+        }
+        report.nodes_built.push(node.name.clone());
+        Ok(())
+    }
+
+    pub(super) async fn start(&self, node: &NodeLayout) -> Result<(), ApplyError> {
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(node, &paths);
+        let d = self.driver();
+        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
+            .await?;
+        self.step(node, "start", d.start(t.as_ref(), &cx)).await
+    }
+
+    pub(super) async fn replicate(&self, node: &NodeLayout, from: &str) -> Result<(), ApplyError> {
+        let Some(source) = self.node(from) else {
+            return Ok(());
+        };
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(node, &paths);
+        let peer = peer_ref(source);
+        let what = format!("replicate from {from}");
+        self.step(
+            node,
+            &what,
+            self.driver().start_replication(t.as_ref(), &cx, &peer),
+        )
+        .await
+    }
+}
+
+fn peer_ref(n: &NodeLayout) -> PeerRef {
+    PeerRef {
+        name: n.name.clone(),
+        number: n.number,
+        host: n.host.clone(),
+    }
+}

@@ -1,0 +1,129 @@
+use serde::Serialize;
+use std::fmt::Write;
+
+use super::args::{Format, Global, StatusArgs};
+use super::{exit, online, plan::load_or_report, repo};
+use crate::engine::ObservedRole;
+use crate::observe::NodeObservation;
+
+#[derive(Serialize)]
+struct ClusterStatus {
+    name: String,
+    engine: String,
+    topology: String,
+    last_applied_commit: Option<String>,
+    nodes: Vec<NodeObservation>,
+}
+
+pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
+    let dir = a.repo.clone().unwrap_or_else(|| ".".into());
+    let snapshot = crate::source::from_worktree(&dir)?;
+    let ctx = repo::load_context(g, &dir, &snapshot)?;
+    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+        return Ok(exit::ERROR);
+    };
+    let repo = &loaded.repo;
+    if let Some(name) = &a.cluster {
+        if repo.cluster(name).is_none() {
+            anyhow::bail!("no cluster named `{name}` in {}", dir.display());
+        }
+    }
+    let store = online::store_for(g, &dir, &snapshot);
+    let pool = crate::observe::ssh_pool(&repo.fleet)?;
+    let statuses = online::runtime()?.block_on(async {
+        let mut out = Vec::new();
+        for c in repo
+            .clusters
+            .iter()
+            .filter(|c| a.cluster.as_ref().is_none_or(|n| *n == c.name))
+        {
+            let (_, nodes) = online::observe_cluster(repo, &store, &pool, c).await?;
+            out.push(ClusterStatus {
+                name: c.name.clone(),
+                engine: format!("{} {}", c.engine, c.version),
+                topology: c.topology.to_string(),
+                last_applied_commit: store.cluster(&c.name)?.commit,
+                nodes,
+            });
+        }
+        pool.disconnect_all().await;
+        anyhow::Ok(out)
+    })?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&statuses)?),
+        Format::Text | Format::Markdown => print!("{}", table(&statuses)),
+    }
+    Ok(exit::OK)
+}
+
+fn table(statuses: &[ClusterStatus]) -> String {
+    let mut out = String::new();
+    for c in statuses {
+        let commit = c
+            .last_applied_commit
+            .as_deref()
+            .map_or("never applied".to_string(), |s| {
+                format!("last applied {}", &s[..s.len().min(12)])
+            });
+        let _ = writeln!(out, "{} ({}, {}): {}", c.name, c.engine, c.topology, commit);
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<16} {:<8} {:<9} {:<14} VERSION",
+            "NODE", "HOST", "ROLE", "HEALTH", "LAG"
+        );
+        for n in &c.nodes {
+            let (role, health, lag, version) = describe(n);
+            let _ = writeln!(
+                out,
+                "  {:<20} {:<16} {:<8} {:<9} {:<14} {}",
+                n.name, n.host, role, health, lag, version
+            );
+            if let Some(why) = &n.unreachable {
+                let _ = writeln!(out, "      {why}");
+            }
+            if let Some(err) = n
+                .engine
+                .as_ref()
+                .and_then(|e| e.replication.as_ref())
+                .and_then(|r| r.last_error.as_ref())
+            {
+                let _ = writeln!(out, "      replication error: {err}");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn describe(n: &NodeObservation) -> (String, String, String, String) {
+    let Some(e) = &n.engine else {
+        return ("-".into(), "DOWN".into(), "-".into(), "-".into());
+    };
+    let role = match e.role {
+        Some(ObservedRole::Primary) => "primary",
+        Some(ObservedRole::Replica) => "replica",
+        None => "-",
+    };
+    let health = match (e.installed, e.initialised, e.running, &e.replication) {
+        (false, _, _, _) => "missing",
+        (_, false, _, _) => "empty",
+        (_, _, false, _) => "stopped",
+        (_, _, true, Some(r)) if !r.healthy => "degraded",
+        _ => "healthy",
+    };
+    let lag = match &e.replication {
+        Some(r) => match (r.lag_seconds, r.lag_bytes) {
+            (Some(s), Some(b)) => format!("{s:.0}s/{b}B"),
+            (Some(s), None) => format!("{s:.0}s"),
+            (None, Some(b)) => format!("{b}B"),
+            (None, None) => "unknown".into(),
+        },
+        None => "-".into(),
+    };
+    (
+        role.into(),
+        health.into(),
+        lag,
+        e.version.clone().unwrap_or_else(|| "-".into()),
+    )
+}

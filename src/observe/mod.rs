@@ -1,0 +1,169 @@
+//! Observation: what is really on the hosts. Per node: reachable or not,
+//! the engine's own view (installed, initialised, running, version, role,
+//! replication and lag) and the current content of every managed file.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::engine::{self, detect_service_mode, EngineState, NodeCx, Secrets, ServiceMode};
+use crate::layout::NodeLayout;
+use crate::model::{Cluster, Fleet};
+use crate::plan::{ClusterBefore, NodeBefore};
+use crate::render::engine_paths;
+use crate::state::ClusterState;
+use crate::transport::{SshConfig, SshPool, SshTransport, Transport};
+
+/// One node as observed.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeObservation {
+    pub name: String,
+    pub number: u32,
+    pub host: String,
+    /// Why the node could not be observed (host down, key refused...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineState>,
+    /// Managed files: path -> content (None: missing). Not serialised.
+    #[serde(skip)]
+    pub files: BTreeMap<String, Option<String>>,
+}
+
+/// Build the SSH pool from fleet.toml's `[ssh]`.
+pub fn ssh_pool(fleet: &Fleet) -> anyhow::Result<SshPool> {
+    let ssh = &fleet.ssh;
+    let mut config = SshConfig::new(
+        ssh.user.clone(),
+        crate::secrets::expand_home(&ssh.identity),
+        crate::secrets::expand_home(&ssh.known_hosts),
+    );
+    config.port = ssh.port;
+    config.connect_timeout = humantime::parse_duration(&ssh.connect_timeout)?;
+    Ok(SshPool::new(config, ssh.parallel as usize))
+}
+
+/// Observe every node of a cluster, `parallel` hosts at once.
+pub async fn observe_cluster(
+    pool: &SshPool,
+    fleet: &Fleet,
+    cluster: &Cluster,
+    nodes: &[NodeLayout],
+    secrets: &Secrets,
+) -> Vec<NodeObservation> {
+    let hosts: Vec<&str> = nodes.iter().map(|n| n.host.as_str()).collect();
+    let work = |t: Arc<SshTransport>| {
+        let node = nodes.iter().find(|n| n.host == t.host()).cloned();
+        async move {
+            match node {
+                Some(node) => observe_node(t.as_ref(), fleet, cluster, &node, secrets).await,
+                None => unreachable_obs(&NodeLayoutLite::default(), "internal: host not in layout".into()),
+            }
+        }
+    };
+    pool.for_each_host(&hosts, work).await
+}
+
+#[derive(Default)]
+struct NodeLayoutLite {
+    name: String,
+    number: u32,
+    host: String,
+}
+
+fn unreachable_obs(n: &NodeLayoutLite, why: String) -> NodeObservation {
+    NodeObservation {
+        name: n.name.clone(),
+        number: n.number,
+        host: n.host.clone(),
+        unreachable: Some(why),
+        service: None,
+        engine: None,
+        files: BTreeMap::new(),
+    }
+}
+
+/// Observe one node.
+pub async fn observe_node(
+    t: &dyn Transport,
+    fleet: &Fleet,
+    cluster: &Cluster,
+    node: &NodeLayout,
+    secrets: &Secrets,
+) -> NodeObservation {
+    let lite = NodeLayoutLite {
+        name: node.name.clone(),
+        number: node.number,
+        host: node.host.clone(),
+    };
+    let service = match detect_service_mode(t, fleet.hosts.service_manager).await {
+        Ok(s) => s,
+        Err(e) => return unreachable_obs(&lite, e.to_string()),
+    };
+    let paths = engine_paths(cluster.engine, &cluster.version);
+    let cx = NodeCx {
+        cluster,
+        node,
+        paths: &paths,
+        service,
+        secrets,
+    };
+    let state = match engine::driver(cluster.engine).observe(t, &cx).await {
+        Ok(s) => s,
+        Err(e) => return unreachable_obs(&lite, e.to_string()),
+    };
+    let mut files = BTreeMap::new();
+    for f in &paths.config_files {
+        match t.read_file(&f.path).await {
+            Ok(content) => {
+                files.insert(
+                    f.path.clone(),
+                    content.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                );
+            }
+            Err(e) => return unreachable_obs(&lite, e.to_string()),
+        }
+    }
+    NodeObservation {
+        name: node.name.clone(),
+        number: node.number,
+        host: node.host.clone(),
+        unreachable: None,
+        service: Some(service),
+        engine: Some(state),
+        files,
+    }
+}
+
+/// The before-view of a cluster from observation (for the online plan).
+pub fn to_before(state: &ClusterState, observed: &[NodeObservation]) -> ClusterBefore {
+    let nodes = observed
+        .iter()
+        .map(|o| {
+            let engine = o.engine.clone().unwrap_or_default();
+            let node = NodeBefore {
+                host: o.host.clone(),
+                built: engine.initialised,
+                running: engine.running,
+                files: o
+                    .files
+                    .iter()
+                    .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
+                    .collect(),
+                replicating_from: engine
+                    .replication
+                    .as_ref()
+                    .map(|r| (r.source_host.clone(), r.healthy)),
+                unreachable: o.unreachable.clone(),
+            };
+            (o.name.clone(), node)
+        })
+        .collect();
+    ClusterBefore {
+        state: state.clone(),
+        nodes,
+        observed: true,
+    }
+}
