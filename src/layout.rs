@@ -142,3 +142,77 @@ pub fn layout(cluster: &Cluster, alloc: &Allocations, primary_host: Option<&str>
     out.sort_by_key(|n| n.number);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(topology: &str, hosts: &[&str]) -> Cluster {
+        let nodes: String = hosts
+            .iter()
+            .map(|h| format!("[[nodes]]\nhost = \"{h}\"\n"))
+            .collect();
+        toml::from_str(&format!(
+            "name = \"db\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"{topology}\"\n{nodes}"
+        ))
+        .expect("cluster")
+    }
+
+    #[test]
+    fn numbers_are_never_reused() {
+        let a = Allocations::default().extend_with(&cluster("primary-replica", &["h1", "h2", "h3"]));
+        assert_eq!(a.live.values().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
+        let mut b = a.extend_with(&cluster("primary-replica", &["h1", "h2"]));
+        assert_eq!(b.release("h3"), Some(3));
+        let c = b.extend_with(&cluster("primary-replica", &["h1", "h2", "h4"]));
+        assert_eq!(c.number_of("h4"), Some(4), "3 was used by a removed node");
+        // A host that comes back after removal gets a new number too.
+        let mut d = c.clone();
+        d.release("h2");
+        let e = d.extend_with(&cluster("primary-replica", &["h1", "h4", "h2"]));
+        assert_eq!(e.number_of("h2"), Some(5));
+    }
+
+    #[test]
+    fn first_node_is_primary_until_recorded_otherwise() {
+        let c = cluster("primary-replica", &["h1", "h2", "h3"]);
+        let alloc = Allocations::default().extend_with(&c);
+        let l = layout(&c, &alloc, None);
+        assert_eq!(
+            l.iter().map(|n| (n.name.as_str(), n.role)).collect::<Vec<_>>(),
+            vec![
+                ("db1", Role::Primary),
+                ("db2", Role::Replica),
+                ("db3", Role::Replica)
+            ]
+        );
+        assert_eq!(l[1].primary.as_ref().map(|p| p.name.as_str()), Some("db1"));
+        // Reordering the file does not move the primary; the record does.
+        let reordered = cluster("primary-replica", &["h3", "h1", "h2"]);
+        let l = layout(&reordered, &alloc, Some("h1"));
+        assert_eq!(
+            l.iter()
+                .find(|n| n.role == Role::Primary)
+                .map(|n| n.name.as_str()),
+            Some("db1")
+        );
+        let l = layout(&reordered, &alloc, Some("h2"));
+        assert_eq!(
+            l.iter()
+                .find(|n| n.role == Role::Primary)
+                .map(|n| n.name.as_str()),
+            Some("db2")
+        );
+    }
+
+    #[test]
+    fn multi_master_nodes_are_all_primaries() {
+        let c = cluster("multi-master", &["h1", "h2"]);
+        let l = layout(&c, &Allocations::default(), None);
+        assert!(l.iter().all(|n| n.role == Role::Primary && n.primary.is_none()));
+        assert_eq!(
+            l[0].peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            vec!["db2"]
+        );
+    }
+}

@@ -172,3 +172,62 @@ impl StateStore {
         ClusterLock::acquire(&self.dir.join("locks"), name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn saves_atomically_and_privately() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = StateStore::open(dir.path().join("state"));
+        assert_eq!(store.cluster("db").expect("empty"), ClusterState::default());
+        let mut s = ClusterState {
+            primary: Some("10.0.0.1".into()),
+            ..Default::default()
+        };
+        s.allocations.live.insert("10.0.0.1".into(), 1);
+        store.save_cluster("db", &s).expect("save");
+        assert_eq!(store.cluster("db").expect("load"), s);
+        assert_eq!(store.clusters().expect("all").len(), 1);
+        let mode = std::fs::metadata(dir.path().join("state/clusters/db.json"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("state/clusters"))
+            .expect("dir")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn one_process_per_cluster() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = StateStore::open(dir.path());
+        let held = store.lock("db").expect("first lock");
+        let err = store.lock("db").expect_err("second lock must fail");
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cluster `db` is locked by another dbfleet process (pid {}",
+                std::process::id()
+            )),
+            "{err}"
+        );
+        assert!(store.lock("other").is_ok(), "other clusters are independent");
+        drop(held);
+        assert!(store.lock("db").is_ok(), "released on drop");
+    }
+
+    #[test]
+    fn corrupt_state_is_an_error_not_a_reset() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(dir.path().join("clusters")).expect("mkdir");
+        std::fs::write(dir.path().join("clusters/db.json"), "{not json").expect("write");
+        let err = StateStore::open(dir.path()).cluster("db").expect_err("corrupt");
+        assert!(err.to_string().contains("is corrupt"), "{err}");
+    }
+}
