@@ -1,68 +1,96 @@
-//! The redis family driver. (Being written.)
+//! The Redis family driver: Redis, Valkey and KeyDB. One driver; the
+//! engines differ in their binaries (`redis-server`/`redis-cli`,
+//! `valkey-server` with `valkey-cli` or else `redis-cli`,
+//! `keydb-server`/`keydb-cli`), their paths (`render::engine_paths`) and
+//! the version field `INFO` reports.
+//!
+//! Passwords: one per cluster. `secrets.admin_password` is written to the
+//! included secrets file as both `requirepass` (clients, dbfleet's own
+//! included) and `masterauth` (replicas to their primary), so any node can
+//! replicate from any other after a failover. No ACL users are created;
+//! `secrets.replication_password` is not used.
+//!
+//! The client runs on the host against the node's unix socket, with the
+//! password handed over on stdin into `REDISCLI_AUTH` (see [`client`]).
+//! There is no initdb: `init` prepares the data directory, and `seed`
+//! empties a replica's so that the engine's own full sync (`replicaof` in
+//! the rendered config) fills it when it starts.
+
+mod client;
+mod conf;
+mod host;
+mod info;
+mod lifecycle;
+mod observe;
+mod replication;
 
 use crate::layout::PeerRef;
 use crate::transport::{BoxFuture, Transport};
 
-use super::contract::{ConfigChange, Driver, DriverError, EngineState, LiveOutcome, NodeCx, Result};
+use super::contract::{ConfigChange, Driver, EngineState, LiveOutcome, NodeCx, Result};
+
+pub use host::MARKER;
+pub use lifecycle::{START_TIMEOUT, STOP_TIMEOUT};
+pub use replication::SYNC_STALL_TIMEOUT;
 
 pub struct RedisDriver;
 
 impl Driver for RedisDriver {
-    fn observe<'a>(
-        &'a self,
-        t: &'a dyn Transport,
-        _cx: &'a NodeCx<'a>,
-    ) -> BoxFuture<'a, Result<EngineState>> {
-        Box::pin(async move { Err(pending(t)) })
+    fn observe<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<EngineState>> {
+        Box::pin(observe::observe(t, cx))
     }
-    fn write_secrets<'a>(&'a self, t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(t)) })
+
+    fn write_secrets<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(lifecycle::write_secrets(t, cx))
     }
-    fn init<'a>(&'a self, t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(t)) })
+
+    fn init<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(lifecycle::init(t, cx))
     }
-    fn start<'a>(&'a self, t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(t)) })
+
+    fn start<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(lifecycle::start(t, cx))
     }
-    fn stop<'a>(&'a self, t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(t)) })
+
+    fn stop<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(lifecycle::stop(t, cx))
     }
-    fn create_users<'a>(&'a self, t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(t)) })
+
+    /// Nothing to create: the password is `requirepass`, loaded from the
+    /// secrets file at start.
+    fn create_users<'a>(&'a self, _t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
     }
+
     fn seed<'a>(
         &'a self,
-        _source: &'a dyn Transport,
-        _source_cx: &'a NodeCx<'a>,
+        source: &'a dyn Transport,
+        source_cx: &'a NodeCx<'a>,
         replica: &'a dyn Transport,
-        _cx: &'a NodeCx<'a>,
+        cx: &'a NodeCx<'a>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(replica)) })
+        Box::pin(lifecycle::seed(source, source_cx, replica, cx))
     }
+
     fn start_replication<'a>(
         &'a self,
         t: &'a dyn Transport,
-        _cx: &'a NodeCx<'a>,
-        _from: &'a PeerRef,
+        cx: &'a NodeCx<'a>,
+        from: &'a PeerRef,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move { Err(pending(t)) })
+        Box::pin(replication::start_replication(t, cx, from))
     }
-    fn changed_settings(&self, _old: &str, _new: &str) -> Vec<ConfigChange> {
-        Vec::new()
+
+    fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
+        conf::changed_settings(old, new)
     }
+
     fn apply_live<'a>(
         &'a self,
         t: &'a dyn Transport,
-        _cx: &'a NodeCx<'a>,
-        _changes: &'a [ConfigChange],
+        cx: &'a NodeCx<'a>,
+        changes: &'a [ConfigChange],
     ) -> BoxFuture<'a, Result<LiveOutcome>> {
-        Box::pin(async move { Err(pending(t)) })
-    }
-}
-
-fn pending(t: &dyn Transport) -> DriverError {
-    DriverError::Other {
-        host: t.host().to_string(),
-        message: "driver not written yet".into(),
+        Box::pin(replication::apply_live(t, cx, changes))
     }
 }
