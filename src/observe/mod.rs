@@ -100,7 +100,7 @@ pub async fn observe_node(
     };
     let service = match detect_service_mode(t, fleet.hosts.service_manager).await {
         Ok(s) => s,
-        Err(e) => return unreachable_obs(&lite, e.to_string()),
+        Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     };
     let paths = engine_paths(cluster.engine, &cluster.version);
     let cx = NodeCx {
@@ -112,7 +112,7 @@ pub async fn observe_node(
     };
     let state = match engine::driver(cluster.engine).observe(t, &cx).await {
         Ok(s) => s,
-        Err(e) => return unreachable_obs(&lite, e.to_string()),
+        Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     };
     let mut files = BTreeMap::new();
     for f in &paths.config_files {
@@ -123,7 +123,7 @@ pub async fn observe_node(
                     content.map(|b| String::from_utf8_lossy(&b).into_owned()),
                 );
             }
-            Err(e) => return unreachable_obs(&lite, e.to_string()),
+            Err(e) => return unreachable_obs(&lite, error_chain(&e)),
         }
     }
     NodeObservation {
@@ -166,4 +166,19 @@ pub fn to_before(state: &ClusterState, observed: &[NodeObservation]) -> ClusterB
         nodes,
         observed: true,
     }
+}
+
+/// An error with its causes: "a: b: c".
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
 }

@@ -1,0 +1,106 @@
+//! `dbfleet status`: role, health and lag of every node of a running
+//! cluster, and a powered-off node shown as down. Real hosts and Redis.
+
+mod common;
+
+use assert_cmd::Command;
+use common::git::TempRepo;
+use common::lab::Lab;
+use std::path::Path;
+
+fn dbfleet(state: &Path) -> Command {
+    let mut c = Command::cargo_bin("dbfleet").expect("binary");
+    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
+    c
+}
+
+fn repo(lab: &Lab) -> TempRepo {
+    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
+    let nodes: String = ["h1", "h2", "h3"]
+        .iter()
+        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
+        .collect();
+    let cluster = format!(
+        "name = \"cache\"\nengine = \"redis\"\nversion = \"7.0\"\ntopology = \"primary-replica\"\n{nodes}"
+    );
+    TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/cache.toml", &cluster)])
+}
+
+#[test]
+fn status_shows_roles_health_lag_and_a_powered_off_node() {
+    let Some(lab) = Lab::get() else { return };
+    lab.reset_hosts(&["h1", "h2", "h3"]);
+    let repo = repo(&lab);
+    let state = tempfile::tempdir().expect("state");
+    let out = dbfleet(state.path())
+        .args(["apply", "--yes"])
+        .arg(repo.path())
+        .output()
+        .expect("apply");
+    assert!(
+        out.status.success(),
+        "apply failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = dbfleet(state.path())
+        .args(["status", "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("status");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let row = |node: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(node))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        row("cache1").contains("primary") && row("cache1").contains("healthy"),
+        "{text}"
+    );
+    for replica in ["cache2", "cache3"] {
+        let r = row(replica);
+        assert!(r.contains("replica") && r.contains("healthy"), "{text}");
+        assert!(
+            r.contains('s') || r.contains('B'),
+            "no lag shown for {replica}: {r}"
+        );
+    }
+
+    let out = dbfleet(state.path())
+        .args(["status", "cache", "--format", "json", "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("status");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let nodes = v[0]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(nodes[1]["engine"]["role"], "replica");
+    assert_eq!(nodes[1]["engine"]["replication"]["healthy"], true);
+
+    lab.poweroff("h3");
+    let out = dbfleet(state.path())
+        .args(["status", "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("status");
+    lab.poweron("h3");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success());
+    let r = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("cache3"))
+        .unwrap_or_default();
+    assert!(r.contains("DOWN"), "powered-off node not shown as down:\n{text}");
+    assert!(
+        text.contains(&format!("{}: could not connect", lab.ip("h3"))) || text.contains("timed out"),
+        "{text}"
+    );
+    let r1 = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("cache1"))
+        .unwrap_or_default();
+    assert!(r1.contains("healthy"), "{text}");
+}
