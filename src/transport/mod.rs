@@ -221,12 +221,12 @@ pub async fn pipe(
     source.stdout = Box::pin(tokio::io::empty());
     let src_out = source.wait().await?;
     let mut dst_out = sink.wait().await?;
-    let stream_error = match (copied, collected) {
-        (Ok(()), Ok(stdout)) => {
+    let stream_error = match collected {
+        Ok(stdout) => {
             dst_out.stdout = stdout;
-            None
+            copied.err()
         }
-        (Err(e), _) | (_, Err(e)) => Some(e),
+        Err(e) => Some(e),
     };
     if let Some(e) = stream_error {
         if src_out.success() && dst_out.success() {

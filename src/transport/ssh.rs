@@ -335,7 +335,7 @@ impl client::Handler for Client {
                 host: self.host.clone(),
                 fingerprint,
                 known_hosts: self.known_hosts.clone(),
-                line,
+                line: file_line(&self.known_hosts, line),
             },
             Err(e) => TransportError::KnownHosts {
                 host: self.host.clone(),
@@ -345,5 +345,44 @@ impl client::Handler for Client {
         };
         tracing::warn!(host = %self.host, error = %refused, "host key refused");
         Err(ClientError::HostKey(refused))
+    }
+}
+
+/// russh numbers known_hosts lines without counting comment lines; this
+/// turns its number into the line an editor shows.
+fn file_line(path: &std::path::Path, russh_line: usize) -> usize {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return russh_line;
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#'))
+        .nth(russh_line.saturating_sub(1))
+        .map_or(russh_line, |(i, _)| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hosts_line_numbers_count_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        std::fs::write(&path, "# a\nh1 ssh-ed25519 AAAA\n# b\n\nh2 ssh-ed25519 BBBB\n").unwrap();
+        // russh's 1st and 3rd non-comment lines.
+        assert_eq!(file_line(&path, 1), 2);
+        assert_eq!(file_line(&path, 3), 5);
+        assert_eq!(file_line(&dir.path().join("absent"), 7), 7);
+    }
+
+    #[test]
+    fn host_key_algorithms_follow_known_hosts() {
+        let ed = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+        let key = russh::keys::parse_public_key_base64(ed).unwrap();
+        let preferred = preferred_for([&key].into_iter());
+        assert_eq!(&*preferred.key, &[Algorithm::Ed25519]);
+        let all = preferred_for(std::iter::empty());
+        assert_eq!(all.key, russh::Preferred::default().key);
     }
 }
