@@ -40,15 +40,19 @@ fn parent(path: &str) -> &str {
         .unwrap_or("/")
 }
 
+/// Writes the `.pgpass`. Also creates the configuration directory: the
+/// executor writes the rendered files into it right after this, and on a
+/// fresh host (no `pg_createcluster` ever ran) it does not exist.
 pub async fn write_secrets(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<()> {
-    let Some(path) = cx.paths.secrets_file.as_deref() else {
+    let p = cx.paths;
+    ensure_dir(t, &p.config_dir, &p.user, &p.group, "0755").await?;
+    let Some(path) = p.secrets_file.as_deref() else {
         return Ok(());
     };
     let content = pgpass(&cx.secrets.replication_password).map_err(|e| other(t, e.to_string()))?;
     if t.read_file(path).await?.as_deref() == Some(content.as_bytes()) {
         return Ok(());
     }
-    let p = cx.paths;
     ensure_dir(t, parent(path), &p.user, &p.group, "0755").await?;
     t.write_file(path, content.as_bytes(), 0o600, &p.user, &p.group)
         .await?;
