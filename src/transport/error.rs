@@ -2,14 +2,27 @@
 //! channel) and, from the `*_checked` helpers, "ran and exited non-zero".
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::command::CommandError;
 
-/// A boxed error kept as the `source` of a transport error.
-pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The underlying error kept as the `source` of a transport error. Shared,
+/// so that a failed connection attempt can be reported to every command
+/// that waited for it.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
+/// A cause that is only a message.
 #[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Message(pub String);
+
+/// A [`Cause`] from a message.
+pub fn message(text: impl Into<String>) -> Cause {
+    Arc::new(Message(text.into()))
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
     #[error("{host}: could not connect")]
     Connect {

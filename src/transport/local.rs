@@ -4,6 +4,7 @@
 
 use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ impl LocalTransport {
         TransportError::Channel {
             host: self.host.clone(),
             program: cmd.program.clone(),
-            cause: Box::new(e),
+            cause: Arc::new(e),
         }
     }
 

@@ -16,11 +16,12 @@ mod ssh;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 pub use command::{quote, Command, CommandError, Output};
-pub use error::{Cause, TransportError};
+pub use error::{message, Cause, Message, TransportError};
 pub use files::PREV_SUFFIX;
 pub use local::LocalTransport;
 pub use pool::SshPool;
@@ -190,7 +191,7 @@ pub async fn pipe(
         return Err(TransportError::Channel {
             host: dst.host().to_string(),
             program: dst_cmd.program.clone(),
-            cause: "the destination command has no stdin stream".into(),
+            cause: error::message("the destination command has no stdin stream"),
         });
     };
     let copy = async {
@@ -233,7 +234,7 @@ pub async fn pipe(
             return Err(TransportError::Channel {
                 host: format!("{} -> {}", src.host(), dst.host()),
                 program: format!("{} | {}", src_cmd.program, dst_cmd.program),
-                cause: Box::new(e),
+                cause: Arc::new(e),
             });
         }
     }

@@ -59,8 +59,15 @@ impl SshConfig {
 pub struct SshTransport {
     host: String,
     config: Arc<SshConfig>,
-    conn: Mutex<Option<Arc<Handle<Client>>>>,
+    conn: Mutex<Slot>,
     sessions: Arc<Semaphore>,
+}
+
+/// The shared connection, or how the last attempt to open it failed.
+#[derive(Default)]
+struct Slot {
+    handle: Option<Arc<Handle<Client>>>,
+    failed: Option<(Instant, TransportError)>,
 }
 
 impl std::fmt::Debug for SshTransport {
@@ -80,7 +87,7 @@ impl SshTransport {
         SshTransport {
             host: host.into(),
             config,
-            conn: Mutex::new(None),
+            conn: Mutex::new(Slot::default()),
             sessions,
         }
     }
@@ -93,7 +100,7 @@ impl SshTransport {
 
     /// Closes the connection; the next command opens a new one.
     pub async fn disconnect(&self) {
-        let handle = self.conn.lock().await.take();
+        let handle = self.conn.lock().await.handle.take();
         if let Some(handle) = handle {
             let _ = handle
                 .disconnect(russh::Disconnect::ByApplication, "", "en")
@@ -101,26 +108,43 @@ impl SshTransport {
         }
     }
 
-    /// The shared connection, opened or re-opened as needed.
+    /// The shared connection, opened or re-opened as needed. Commands that
+    /// were waiting while an attempt failed get that attempt's error rather
+    /// than each waiting for a timeout of their own.
     async fn connection(&self) -> Result<Arc<Handle<Client>>> {
+        let asked = Instant::now();
         let mut slot = self.conn.lock().await;
-        if let Some(handle) = slot.as_ref() {
+        if let Some(handle) = slot.handle.as_ref() {
             if !handle.is_closed() {
                 return Ok(Arc::clone(handle));
             }
             tracing::debug!(host = %self.host, "connection closed; reconnecting");
         }
-        *slot = None;
-        let handle = Arc::new(self.open_connection().await?);
-        *slot = Some(Arc::clone(&handle));
-        Ok(handle)
+        if let Some((at, error)) = &slot.failed {
+            if *at >= asked {
+                return Err(error.clone());
+            }
+        }
+        slot.handle = None;
+        match self.open_connection().await {
+            Ok(handle) => {
+                let handle = Arc::new(handle);
+                slot.handle = Some(Arc::clone(&handle));
+                slot.failed = None;
+                Ok(handle)
+            }
+            Err(error) => {
+                slot.failed = Some((Instant::now(), error.clone()));
+                Err(error)
+            }
+        }
     }
 
     /// Drops `stale` from the cache, unless another command replaced it.
     async fn forget(&self, stale: &Arc<Handle<Client>>) {
         let mut slot = self.conn.lock().await;
-        if slot.as_ref().is_some_and(|h| Arc::ptr_eq(h, stale)) {
-            *slot = None;
+        if slot.handle.as_ref().is_some_and(|h| Arc::ptr_eq(h, stale)) {
+            slot.handle = None;
         }
     }
 
@@ -130,7 +154,7 @@ impl SshTransport {
         let key = load_secret_key(&cfg.identity, None).map_err(|e| TransportError::Identity {
             host: self.host.clone(),
             identity: cfg.identity.clone(),
-            cause: Box::new(e),
+            cause: Arc::new(e),
         })?;
         let recorded = known_host_keys_path(&self.host, cfg.port, &cfg.known_hosts)
             .map_err(|e| self.known_hosts_error(e))?;
@@ -187,7 +211,7 @@ impl SshTransport {
     fn connect_error(&self, e: russh::Error) -> TransportError {
         TransportError::Connect {
             host: self.host.clone(),
-            cause: Box::new(e),
+            cause: Arc::new(e),
         }
     }
 
@@ -195,7 +219,7 @@ impl SshTransport {
         TransportError::KnownHosts {
             host: self.host.clone(),
             known_hosts: self.config.known_hosts.clone(),
-            cause: Box::new(e),
+            cause: Arc::new(e),
         }
     }
 
@@ -211,7 +235,7 @@ impl SshTransport {
             let permit = Arc::clone(&self.sessions)
                 .acquire_owned()
                 .await
-                .map_err(|e| self.channel_error(program, Box::new(e)))?;
+                .map_err(|e| self.channel_error(program, Arc::new(e)))?;
             let mut retried = false;
             loop {
                 let handle = self.connection().await?;
@@ -219,9 +243,9 @@ impl SshTransport {
                     Ok(channel) => return Ok((channel, permit)),
                     Err(russh::Error::ChannelOpenFailure(reason)) => {
                         let cause = format!("the host refused a channel: {reason:?}");
-                        return Err(self.channel_error(program, cause.into()));
+                        return Err(self.channel_error(program, super::error::message(cause)));
                     }
-                    Err(e) if retried => return Err(self.channel_error(program, Box::new(e))),
+                    Err(e) if retried => return Err(self.channel_error(program, Arc::new(e))),
                     Err(e) => {
                         tracing::debug!(host = %self.host, error = %e, "channel open failed; reconnecting");
                         self.forget(&handle).await;
@@ -237,9 +261,7 @@ impl SshTransport {
             Ok(opened) => opened,
             Err(_) => {
                 // Most likely a dead connection: start afresh next time.
-                if let Some(handle) = self.conn.lock().await.take() {
-                    drop(handle);
-                }
+                self.conn.lock().await.handle = None;
                 Err(TransportError::Timeout {
                     host: self.host.clone(),
                     what: format!("opening a channel for {program}"),
@@ -340,7 +362,7 @@ impl client::Handler for Client {
             Err(e) => TransportError::KnownHosts {
                 host: self.host.clone(),
                 known_hosts: self.known_hosts.clone(),
-                cause: Box::new(e),
+                cause: Arc::new(e),
             },
         };
         tracing::warn!(host = %self.host, error = %refused, "host key refused");

@@ -244,3 +244,47 @@ async fn ssh_identity_problem_is_reported_before_connecting() {
         "192.0.2.1: could not load the private key /nonexistent/key"
     );
 }
+
+#[tokio::test]
+async fn waiters_share_a_failed_connection_attempt() {
+    // A server that accepts and then says nothing: the SSH handshake hangs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut config = SshConfig::new("root", key, dir.path().join("known_hosts"));
+    config.port = port;
+    config.connect_timeout = Duration::from_millis(300);
+    let t = SshTransport::new("127.0.0.1", Arc::new(config));
+
+    let cmds: Vec<Command> = (0..5).map(|_| Command::new("true")).collect();
+    let started = Instant::now();
+    let results = futures::future::join_all(cmds.iter().map(|c| t.run(c))).await;
+    let took = started.elapsed();
+    for result in results {
+        let err = result.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("127.0.0.1: timed out after 300ms connecting to port {port}")
+        );
+        assert!(err.is_unreachable());
+    }
+    assert!(took < Duration::from_millis(1200), "{took:?}");
+    // A later command tries again.
+    let started = Instant::now();
+    assert!(t.run(&cmds[0]).await.is_err());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    silent.abort();
+}

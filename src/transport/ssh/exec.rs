@@ -2,6 +2,7 @@
 //! exit status, timeout.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use russh::client::Msg;
@@ -12,8 +13,7 @@ use tokio::time::Instant;
 use super::SshTransport;
 use crate::transport::{BoxWrite, Command, Output, Process, Result, TransportError};
 
-/// stderr kept per command; the rest is dropped (the end is what matters
-/// less: errors usually come first... and last, so keep the first part).
+/// stderr kept per command; more is dropped, with a note saying how much.
 const STDERR_LIMIT: usize = 4 << 20;
 /// Buffer between a spawned command's channel and its stdout reader.
 const STREAM_BUFFER: usize = 256 << 10;
@@ -57,7 +57,7 @@ impl SshTransport {
         channel
             .exec(true, line)
             .await
-            .map_err(|e| self.channel_error(&cmd.program, Box::new(e)))?;
+            .map_err(|e| self.channel_error(&cmd.program, Arc::new(e)))?;
         let (rx, tx) = channel.split();
         let exec = Exec {
             host: &self.host,
@@ -79,7 +79,7 @@ impl SshTransport {
         channel
             .exec(true, line)
             .await
-            .map_err(|e| self.channel_error(&cmd.program, Box::new(e)))?;
+            .map_err(|e| self.channel_error(&cmd.program, Arc::new(e)))?;
         let (rx, tx) = channel.split();
         let (sink, stdout) = tokio::io::duplex(STREAM_BUFFER);
         let (stdin, feed): (Option<BoxWrite>, Option<Vec<u8>>) = match &cmd.stdin {
@@ -107,7 +107,7 @@ impl SshTransport {
             task.await.map_err(|e| TransportError::Channel {
                 host,
                 program,
-                cause: Box::new(e),
+                cause: Arc::new(e),
             })?
         };
         Ok(Process::new(stdin, Box::pin(stdout), Box::pin(exit)))
@@ -161,7 +161,7 @@ impl Exec<'_> {
         let mut out = ended.map_err(|cause| TransportError::Channel {
             host: self.host.to_string(),
             program: self.program.to_string(),
-            cause: cause.into(),
+            cause: crate::transport::error::message(cause),
         })?;
         if let Sink::Collect(stdout) = sink {
             out.stdout = stdout;
