@@ -1,0 +1,90 @@
+//! Applying changed settings to a running server with `SET GLOBAL`.
+
+use super::host::Host;
+use super::sql::{
+    config_errors, is_number, literal, set_value, unquote_option, SqlError, READ_ONLY, SESSION_ONLY,
+    UNKNOWN_VARIABLE, WRONG_TYPE,
+};
+use crate::engine::contract::Result;
+use crate::engine::{ConfigChange, LiveOutcome};
+
+impl Host<'_> {
+    /// See [`crate::engine::Driver::apply_live`].
+    ///
+    /// First the whole new file is checked by the server binary itself
+    /// (`mariadbd --help --verbose`, `mysqld --validate-config`), so that a
+    /// bad name or value is rejected with the engine's message before
+    /// anything changes. Then each change is `SET GLOBAL key = value` (or
+    /// `= DEFAULT` for a removed line). A read-only variable, an option
+    /// that is no variable at all (`skip_...`, `plugin_load_add`) and the
+    /// `[mysqld_safe]` group need a restart.
+    pub(crate) async fn apply_live(&self, changes: &[ConfigChange]) -> Result<LiveOutcome> {
+        if changes.is_empty() {
+            return Ok(LiveOutcome::Applied);
+        }
+        if !self.ping().await? {
+            return Err(self.other(format!("{} is not running", self.flavor.name())));
+        }
+        self.check_config().await?;
+        let mut restart = Vec::new();
+        for change in changes {
+            let key = change.key.as_str();
+            if !super::sql::is_variable_name(key) {
+                restart.push(change.key.clone());
+                continue;
+            }
+            let value = change
+                .value
+                .as_deref()
+                .map_or_else(|| "DEFAULT".to_string(), set_value);
+            let mut result = self.set_global(key, &value).await?;
+            if let (Err(e), Some(raw)) = (&result, change.value.as_deref()) {
+                // A string variable given a bare number ("init_connect = 1").
+                if e.is(WRONG_TYPE) && is_number(&value) {
+                    result = self.set_global(key, &literal(&unquote_option(raw))).await?;
+                }
+            }
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is(READ_ONLY) || e.is(UNKNOWN_VARIABLE) || e.is(SESSION_ONLY) => {
+                    restart.push(change.key.clone());
+                }
+                Err(e) => {
+                    let shown = change.value.as_deref().unwrap_or("its default");
+                    return Err(self.rejected(format!("setting {key} = {shown}"), e.message));
+                }
+            }
+        }
+        Ok(if restart.is_empty() {
+            LiveOutcome::Applied
+        } else {
+            LiveOutcome::NeedsRestart(restart)
+        })
+    }
+
+    async fn set_global(&self, key: &str, value: &str) -> Result<std::result::Result<(), SqlError>> {
+        Ok(self
+            .sql(&[format!("SET GLOBAL {key} = {value}")])
+            .await?
+            .map(drop))
+    }
+
+    /// The configuration file as the server binary reads it: `Rejected`
+    /// with the server's `[ERROR]` lines when it would not start on it.
+    pub(crate) async fn check_config(&self) -> Result<()> {
+        let p = self.cx.paths;
+        let cmd = self.flavor.config_check(&p.server_binary, self.config(), &p.user);
+        let out = self.run(&cmd).await?;
+        if out.success() {
+            return Ok(());
+        }
+        let stderr = out.stderr_str();
+        let errors = config_errors(&stderr);
+        let message = if errors.is_empty() {
+            stderr.trim().to_string()
+        } else {
+            errors.join("\n")
+        };
+        Err(self.rejected(format!("the configuration in {}", self.config()), message))
+    }
+}
