@@ -56,21 +56,21 @@ impl LocalTransport {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| self.channel_error(cmd, e))
+            .map_err(|e| self.channel_error(&cmd.program, e))
     }
 
-    fn channel_error(&self, cmd: &Command, e: std::io::Error) -> TransportError {
+    fn channel_error(&self, program: &str, e: std::io::Error) -> TransportError {
         TransportError::Channel {
             host: self.host.clone(),
-            program: cmd.program.clone(),
+            program: program.to_string(),
             cause: Arc::new(e),
         }
     }
 
-    fn timed_out(&self, cmd: &Command, after: Duration) -> TransportError {
+    fn timed_out(&self, program: &str, after: Duration) -> TransportError {
         TransportError::Timeout {
             host: self.host.clone(),
-            what: format!("running {}", cmd.program),
+            what: format!("running {program}"),
             after,
         }
     }
@@ -86,7 +86,7 @@ impl LocalTransport {
             }
         };
         let (_, out) = tokio::join!(feed, child.wait_with_output());
-        let out = out.map_err(|e| self.channel_error(cmd, e))?;
+        let out = out.map_err(|e| self.channel_error(&cmd.program, e))?;
         Ok(output(out.status, out.stdout, out.stderr))
     }
 }
@@ -160,7 +160,7 @@ impl Transport for LocalTransport {
                 // On timeout the child is dropped, and so killed.
                 Some(limit) => tokio::time::timeout(limit, self.run_inner(cmd))
                     .await
-                    .map_err(|_| self.timed_out(cmd, limit))?,
+                    .map_err(|_| self.timed_out(&cmd.program, limit))?,
             }
         })
     }
@@ -171,7 +171,7 @@ impl Transport for LocalTransport {
             let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
                 (child.stdin.take(), child.stdout.take(), child.stderr.take())
             else {
-                return Err(self.channel_error(cmd, std::io::ErrorKind::BrokenPipe.into()));
+                return Err(self.channel_error(&cmd.program, std::io::ErrorKind::BrokenPipe.into()));
             };
             let stdin: Option<super::BoxWrite> = match cmd.stdin.clone() {
                 Some(bytes) => {
@@ -189,7 +189,7 @@ impl Transport for LocalTransport {
             });
             let limit = cmd.timeout.or(self.default_timeout);
             let this = self.clone();
-            let cmd_for_exit = Command::new(cmd.program.clone());
+            let program = cmd.program.clone();
             let exit = async move {
                 let waited = match limit {
                     None => child.wait().await,
@@ -197,11 +197,11 @@ impl Transport for LocalTransport {
                         Ok(waited) => waited,
                         Err(_) => {
                             let _ = child.kill().await;
-                            return Err(this.timed_out(&cmd_for_exit, limit));
+                            return Err(this.timed_out(&program, limit));
                         }
                     },
                 };
-                let status = waited.map_err(|e| this.channel_error(&cmd_for_exit, e))?;
+                let status = waited.map_err(|e| this.channel_error(&program, e))?;
                 let stderr = errors.await.unwrap_or_default();
                 Ok(output(status, Vec::new(), stderr))
             };

@@ -108,8 +108,10 @@ pub fn check(host: &str, program: &str, out: Output) -> Result<Output> {
 /// here is `None`; otherwise write to `stdin` and call `shutdown()` on it to
 /// send end-of-file (dropping it without `shutdown` may leave the command
 /// waiting for more input). Read `stdout` to its end; dropping it early
-/// stops the command, as a closed pipe would. stderr is collected and comes
-/// back from [`Process::wait`].
+/// stops the command, as a closed pipe would. Over SSH, output left unread
+/// holds up the whole connection to that host (russh's back-pressure is per
+/// connection). stderr is collected and comes back from [`Process::wait`].
+/// `spawn` copies `Command::stdin`: stream large inputs through `stdin`.
 pub struct Process {
     pub stdin: Option<BoxWrite>,
     pub stdout: BoxRead,

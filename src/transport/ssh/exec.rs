@@ -129,9 +129,11 @@ impl Exec<'_> {
         let feed = async {
             if !streaming_stdin {
                 if let Some(bytes) = stdin {
+                    // Whole slices, so packets are as large as the peer
+                    // allows (`data()` would copy through an 8 KiB buffer).
                     // A command may exit without reading all its input;
                     // its exit status tells, not this write.
-                    let _ = tx.data(bytes).await;
+                    let _ = tx.make_writer().write_all(bytes).await;
                 }
                 let _ = tx.eof().await;
             }
