@@ -5,6 +5,9 @@
 //!
 //! Run: `DBFLEET_LAB=1 cargo test --test e2e_postgres_driver -- --test-threads=1 --nocapture`
 
+// Nodes are indexed into several parallel vectors (hosts, layouts, configs).
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use std::collections::BTreeMap;
