@@ -197,6 +197,10 @@ pub async fn remove_stale_pid_file(t: &dyn Transport, cx: &NodeCx<'_>) -> Result
         .map(drop)
 }
 
+/// Limit for one psql call: every statement we send is quick, but a lock
+/// held elsewhere must not hang a whole apply.
+const PSQL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a psql call did not give rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PsqlError {
@@ -227,6 +231,7 @@ pub async fn psql(
         .arg(format!("--pset=null={NULL_MARK}"))
         .env("PGCONNECT_TIMEOUT", "5")
         .env("PGAPPNAME", "dbfleet")
+        .timeout(PSQL_TIMEOUT)
         .stdin(sql.as_bytes());
     let out = t.run(&cmd).await?;
     if out.success() {

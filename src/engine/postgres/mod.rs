@@ -23,6 +23,8 @@ mod lifecycle;
 mod live;
 mod replication;
 mod sql;
+#[cfg(test)]
+mod tests;
 
 pub use conf::{FILE_KEY, HBA_KEY};
 pub use host::MARKER;
