@@ -25,11 +25,7 @@ impl Host<'_> {
         if !state.running {
             return Ok(state);
         }
-        state.pid = self
-            .t
-            .read_file(&p.pid_file)
-            .await?
-            .and_then(|b| String::from_utf8_lossy(&b).trim().parse().ok());
+        state.pid = self.server_pid().await?;
         let rows = self
             .query_vertical(
                 "reading the server state",

@@ -108,13 +108,12 @@ impl Flavor {
         }
     }
 
-    /// Process names (as `pgrep -x` sees them) that must be gone before
-    /// the engine counts as stopped: the supervisor, then the server.
-    pub(crate) fn processes(self) -> &'static [&'static str] {
+    /// Names the server process may have (`/proc/<pid>/comm`).
+    pub(crate) fn server_names(self) -> &'static [&'static str] {
         if self.is_mariadb() {
-            &["mysqld_safe", "mariadbd", "mysqld"]
+            &["mariadbd", "mysqld"]
         } else {
-            &["mysqld_safe", "mysqld"]
+            &["mysqld"]
         }
     }
 

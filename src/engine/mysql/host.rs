@@ -156,22 +156,35 @@ impl<'a> Host<'a> {
         Ok(())
     }
 
-    /// Whether a process with this exact name runs (`pgrep -x`).
-    pub(crate) async fn process_running(&self, name: &str) -> Result<bool> {
-        Ok(self
-            .run(&Command::new("pgrep").args(["-x", name]))
-            .await?
-            .success())
+    /// The server's process id, from its pid file, when that process is
+    /// alive and is the server (not a stranger that reused the number).
+    pub(crate) async fn server_pid(&self) -> Result<Option<u32>> {
+        let Some(bytes) = self.t.read_file(&self.cx.paths.pid_file).await? else {
+            return Ok(None);
+        };
+        let Ok(pid) = String::from_utf8_lossy(&bytes).trim().parse::<u32>() else {
+            return Ok(None);
+        };
+        let comm = self.t.read_file(&format!("/proc/{pid}/comm")).await?;
+        let comm = comm.map(|c| String::from_utf8_lossy(&c).trim().to_string());
+        Ok(comm
+            .filter(|c| self.flavor.server_names().contains(&c.as_str()))
+            .map(|_| pid))
     }
 
-    /// Whether any of the engine's processes (supervisor or server) runs.
-    pub(crate) async fn any_process(&self) -> Result<bool> {
-        for p in self.flavor.processes() {
-            if self.process_running(p).await? {
-                return Ok(true);
-            }
+    /// Whether mysqld_safe runs for this node's configuration.
+    pub(crate) async fn supervisor_running(&self) -> Result<bool> {
+        if !self.flavor.is_mariadb() {
+            return Ok(false);
         }
-        Ok(false)
+        let pattern = format!("mysqld_safe --defaults-file={}", self.config());
+        let cmd = Command::new("pgrep").args(["-f", "--", &pattern]);
+        Ok(self.run(&cmd).await?.success())
+    }
+
+    /// Whether the server or its supervisor still runs.
+    pub(crate) async fn any_process(&self) -> Result<bool> {
+        Ok(self.server_pid().await?.is_some() || self.supervisor_running().await?)
     }
 
     /// The last lines of the server's error log ("" when there is none).

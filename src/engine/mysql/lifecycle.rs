@@ -17,8 +17,6 @@ const POLL: Duration = Duration::from_millis(250);
 
 /// Removes everything inside directory `$1`, keeping the directory itself.
 const WIPE: &str = "find \"$1\" -mindepth 1 -delete";
-/// Asks the server whose pid file is `$1` to shut down (SIGTERM), if any.
-const TERM: &str = "[ ! -f \"$1\" ] || kill -TERM \"$(cat \"$1\")\" 2>/dev/null || true";
 /// Names of the entries of directory `$1`, one a line.
 const LIST: &str = "find \"$1\" -mindepth 1 -maxdepth 1 -printf '%f\\n'";
 
@@ -191,7 +189,10 @@ impl Host<'_> {
             // A server that does not answer (still starting, or stuck)
             // shuts down cleanly on SIGTERM too; mysqld_safe follows it.
             if !termed && started.elapsed() > Duration::from_secs(10) {
-                self.run(&Self::sh(TERM, &[&self.cx.paths.pid_file])).await?;
+                if let Some(pid) = self.server_pid().await? {
+                    self.run(&Command::new("kill").args(["-TERM", &pid.to_string()]))
+                        .await?;
+                }
                 termed = true;
             }
             if started.elapsed() > STOP_TIMEOUT {
