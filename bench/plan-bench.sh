@@ -137,7 +137,7 @@ echo "## dbfleet plan benchmark"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "- command: \`$CMDLINE\`"
-echo "- binary: \`$BIN\` ($("$BIN" --version 2>/dev/null || echo unknown version)), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "- binary: \`$BIN\` ($("$BIN" --version 2>/dev/null || echo unknown version)), built $(date -u -r "$BIN" "+%Y-%m-%d %H:%M UTC"); checkout HEAD when run: $(git rev-parse --short HEAD 2>/dev/null || echo "?")"
 echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
 echo "- load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER"
 echo "- each command runs in the generated repository (REPO = \`.\`, e.g. \`cd $OUT/repo-NODES && $BIN plan . --offline --state-dir \$(mktemp -d)\`), stdout and stderr to files; EMPTY is a fresh empty directory per run"
