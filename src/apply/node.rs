@@ -110,6 +110,7 @@ impl<'a> ClusterRun<'a> {
         self.step(node, "start", d.start(t.as_ref(), &cx)).await?;
         self.step(node, "create users", d.create_users(t.as_ref(), &cx))
             .await?;
+        self.claim(t.as_ref(), node, &paths).await?;
         report.nodes_built.push(node.name.clone());
         Ok(())
     }
@@ -152,8 +153,28 @@ impl<'a> ClusterRun<'a> {
             self.step(source, &what, d.start_replication(st.as_ref(), &scx, &back))
                 .await?;
         }
+        self.claim(t.as_ref(), node, &paths).await?;
         report.nodes_built.push(node.name.clone());
         Ok(())
+    }
+
+    /// Record in the node's data directory that its data belongs to this
+    /// cluster, so that no other cluster (or state directory) takes it over.
+    async fn claim(
+        &self,
+        t: &dyn Transport,
+        node: &NodeLayout,
+        paths: &EnginePaths,
+    ) -> Result<(), ApplyError> {
+        let path = crate::observe::owner_file(&paths.data_dir);
+        let content = format!("{}\n", self.cluster.name);
+        t.write_file(&path, content.as_bytes(), 0o644, "root", "root")
+            .await
+            .map_err(|source| ApplyError::Write {
+                node: node.name.clone(),
+                path,
+                source: Box::new(source),
+            })
     }
 
     pub(super) async fn start(&self, node: &NodeLayout) -> Result<(), ApplyError> {

@@ -114,6 +114,18 @@ pub async fn observe_node(
         Ok(s) => s,
         Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     };
+    match owner(t, &paths.data_dir).await {
+        Ok(Some(other)) if other != cluster.name => {
+            let why = format!(
+                "its {} data belongs to cluster `{other}` ({}); dbfleet will not take it over",
+                cluster.engine,
+                owner_file(&paths.data_dir)
+            );
+            return unreachable_obs(&lite, why);
+        }
+        Ok(_) => {}
+        Err(e) => return unreachable_obs(&lite, error_chain(&e)),
+    }
     let mut files = BTreeMap::new();
     for f in &paths.config_files {
         match t.read_file(&f.path).await {
@@ -135,6 +147,22 @@ pub async fn observe_node(
         engine: Some(state),
         files,
     }
+}
+
+/// The file in a node's data directory naming the cluster that owns the data.
+pub fn owner_file(data_dir: &str) -> String {
+    format!("{}/.dbfleet-cluster", data_dir.trim_end_matches('/'))
+}
+
+/// The cluster that owns the data on this host, if dbfleet recorded one.
+pub async fn owner(
+    t: &dyn Transport,
+    data_dir: &str,
+) -> Result<Option<String>, crate::transport::TransportError> {
+    let content = t.read_file(&owner_file(data_dir)).await?;
+    Ok(content
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|s| !s.is_empty()))
 }
 
 /// The before-view of a cluster from observation (for the online plan).

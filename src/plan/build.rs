@@ -162,7 +162,7 @@ pub fn plan_cluster(
         });
     }
     plans.sort_by_key(|n| n.number);
-    let change = if before.nodes.is_empty() {
+    let change = if before.nodes.is_empty() || plans.iter().all(|n| n.change == Change::Create) {
         Change::Create
     } else if plans.iter().all(|n| n.change == Change::NoChange) {
         Change::NoChange
