@@ -239,6 +239,26 @@ pub fn check_across(input: &Input<'_>) -> Vec<Diagnostic> {
         } else {
             names.insert(&c.name, file);
         }
+        // Node names are <cluster><number>: `db` and `db1` would both have a `db11`.
+        for (other_file, o) in input.clusters {
+            let clash = c
+                .name
+                .strip_prefix(o.name.as_str())
+                .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|ch| ch.is_ascii_digit()));
+            if clash {
+                let example = format!("{}1", c.name);
+                out.push(
+                    Diagnostic::error(file.as_str(), format!("cluster name `{}` clashes with cluster `{}`", c.name, o.name))
+                        .field("name")
+                        .at(doc.value_span("/name"))
+                        .label("node names could collide")
+                        .help(format!(
+                            "node names are <cluster><number>: `{example}` would name node 1 of `{}` and a node of `{}` ({other_file}); rename one, e.g. `{}-a`",
+                            c.name, o.name, c.name
+                        )),
+                );
+            }
+        }
         for (i, node) in c.nodes.iter().enumerate() {
             match hosts.get(node.host.as_str()) {
                 Some((other_file, other)) if *other != c.name => {
