@@ -1,0 +1,245 @@
+//! `dbfleet apply` on a MariaDB 10.11 primary-replica cluster in the lab,
+//! through the built binary and a repository in a temporary directory:
+//! build from empty data directories, a second apply that does nothing,
+//! a live change, a rolling restart (replicas first, primary last), and a
+//! rejected value that leaves every node on its previous configuration.
+//! Skipped unless DBFLEET_LAB=1; only MariaDB state on the hosts is reset.
+//!
+//! Run: `DBFLEET_LAB=1 cargo test --test e2e_mariadb -- --test-threads=1 --nocapture`
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use common::git::TempRepo;
+use common::lab::{wait_until, Lab};
+
+const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
+
+/// Stops MariaDB (only it), empties its data directory, removes dbfleet's
+/// my.cnf (putting Debian's link back) and the log.
+const RESET: &str = "\
+mariadb-admin shutdown >/dev/null 2>&1
+i=0
+while { pgrep -x mariadbd || pgrep -x mysqld_safe; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
+pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd
+find /var/lib/mysql -mindepth 1 -delete
+rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log
+if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi
+true";
+
+fn dbfleet(state: &Path) -> Command {
+    let mut c = Command::cargo_bin("dbfleet").expect("binary");
+    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
+    c
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// SQL as root over the host's socket; statements on stdin.
+fn sql(lab: &Lab, host: &str, sql: &str) -> String {
+    let out = lab.ssh_with_input(host, "mariadb --batch --skip-column-names", sql.as_bytes());
+    assert!(out.status.success(), "{host}: {sql}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+fn wait_for(lab: &Lab, host: &str, query: &str, want: &str) {
+    wait_until(
+        &format!("{want:?} from {query:?} on {host}"),
+        Duration::from_secs(30),
+        || {
+            let out = lab.ssh_with_input(host, "mariadb --batch --skip-column-names", query.as_bytes());
+            String::from_utf8_lossy(&out.stdout).trim_end() == want
+        },
+    );
+}
+
+fn pid(lab: &Lab, host: &str) -> String {
+    lab.ssh_ok(host, "cat /run/mysqld/mysqld.pid")
+}
+
+/// When the server process started, in clock ticks since boot (the lab's
+/// hosts share one kernel, so these compare across hosts).
+fn start_ticks(lab: &Lab, host: &str) -> u64 {
+    lab.ssh_ok(host, "awk '{print $22}' /proc/$(cat /run/mysqld/mysqld.pid)/stat")
+        .parse()
+        .expect("start ticks")
+}
+
+/// `inode mtime` of the managed file on every host.
+fn file_stamps(lab: &Lab) -> BTreeMap<String, String> {
+    HOSTS
+        .iter()
+        .map(|h| {
+            (
+                h.to_string(),
+                lab.ssh_ok(h, "stat -c '%n %i %Y' /etc/mysql/my.cnf"),
+            )
+        })
+        .collect()
+}
+
+fn cluster_toml(lab: &Lab, settings: &[(&str, &str)]) -> String {
+    let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
+    let nodes: String = HOSTS
+        .iter()
+        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
+        .collect();
+    format!(
+        "name = \"maria\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"primary-replica\"\n\
+         allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}"
+    )
+}
+
+#[test]
+fn apply_builds_rolls_and_rolls_back() {
+    let Some(lab) = Lab::get() else { return };
+    for h in HOSTS {
+        lab.ssh_ok(h, RESET);
+    }
+    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
+    let base = [("max_connections", "200"), ("innodb_log_buffer_size", "16M")];
+    let repo = TempRepo::with_files(&[
+        ("fleet.toml", &fleet),
+        ("clusters/maria.toml", &cluster_toml(&lab, &base)),
+    ]);
+    let state = tempfile::tempdir().expect("state");
+    let apply = || {
+        let started = Instant::now();
+        let out = dbfleet(state.path())
+            .args(["apply", "--yes"])
+            .arg(repo.path())
+            .output()
+            .expect("apply");
+        println!("apply took {:?}\n{}", started.elapsed(), text(&out));
+        out
+    };
+
+    // 1. From empty data directories: a primary and two replicas.
+    let out = apply();
+    assert!(out.status.success(), "first apply failed:\n{}", text(&out));
+    assert_eq!(sql(&lab, "h1", "SELECT @@read_only"), "0");
+    // ON when both replication threads run.
+    let status =
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'";
+    for h in ["h2", "h3"] {
+        assert_eq!(sql(&lab, h, "SELECT @@read_only"), "1", "{h}");
+        wait_for(&lab, h, status, "ON");
+    }
+    sql(
+        &lab,
+        "h1",
+        "CREATE DATABASE e2e; CREATE TABLE e2e.t (id INT PRIMARY KEY, note VARCHAR(40)); \
+         INSERT INTO e2e.t VALUES (1, 'written on the primary');",
+    );
+    for h in ["h2", "h3"] {
+        wait_for(
+            &lab,
+            h,
+            "SELECT note FROM e2e.t WHERE id = 1",
+            "written on the primary",
+        );
+    }
+
+    // 2. Nothing left to do: plan says so, a second apply touches nothing.
+    let out = dbfleet(state.path())
+        .args(["plan", "--detailed-exitcode"])
+        .arg(repo.path())
+        .output()
+        .expect("plan");
+    assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
+    let stamps = file_stamps(&lab);
+    let pids: Vec<String> = HOSTS.iter().map(|h| pid(&lab, h)).collect();
+    let out = apply();
+    assert!(out.status.success(), "second apply:\n{}", text(&out));
+    assert_eq!(file_stamps(&lab), stamps, "the second apply rewrote a file");
+    let now: Vec<String> = HOSTS.iter().map(|h| pid(&lab, h)).collect();
+    assert_eq!(now, pids, "the second apply restarted an engine");
+
+    // 3. A live change: SET GLOBAL everywhere, no process restarts.
+    let live = [("max_connections", "300"), base[1]];
+    repo.commit_files(
+        "max_connections 300",
+        &[("clusters/maria.toml", &cluster_toml(&lab, &live))],
+    );
+    let out = apply();
+    assert!(out.status.success(), "live change:\n{}", text(&out));
+    for (i, h) in HOSTS.iter().enumerate() {
+        assert_eq!(sql(&lab, h, "SELECT @@GLOBAL.max_connections"), "300", "{h}");
+        assert_eq!(pid(&lab, h), pids[i], "{h} restarted for a live change");
+    }
+
+    // 4. A restart-needing change: replicas first, one at a time, primary last.
+    let restart = [live[0], ("innodb_log_buffer_size", "32M")];
+    repo.commit_files(
+        "innodb_log_buffer_size 32M",
+        &[("clusters/maria.toml", &cluster_toml(&lab, &restart))],
+    );
+    let out = apply();
+    assert!(out.status.success(), "restart change:\n{}", text(&out));
+    let mut ticks = Vec::new();
+    for (i, h) in HOSTS.iter().enumerate() {
+        assert_eq!(sql(&lab, h, "SELECT @@innodb_log_buffer_size"), "33554432", "{h}");
+        assert_ne!(pid(&lab, h), pids[i], "{h} was not restarted");
+        ticks.push(start_ticks(&lab, h));
+    }
+    assert!(
+        ticks[1] < ticks[2] && ticks[2] < ticks[0],
+        "restart order h2, h3, h1 expected: {ticks:?}"
+    );
+    for h in ["h2", "h3"] {
+        wait_for(&lab, h, status, "ON");
+    }
+
+    // 5. A value MariaDB rejects: apply fails with MariaDB's words, every
+    //    node serves on its previous configuration, the data is intact.
+    let pids: Vec<String> = HOSTS.iter().map(|h| pid(&lab, h)).collect();
+    let confs: Vec<String> = HOSTS
+        .iter()
+        .map(|h| lab.ssh_ok(h, "cat /etc/mysql/my.cnf"))
+        .collect();
+    let bad = [("max_connections", "lots"), restart[1]];
+    repo.commit_files(
+        "max_connections lots",
+        &[("clusters/maria.toml", &cluster_toml(&lab, &bad))],
+    );
+    let out = apply();
+    assert!(
+        !out.status.success(),
+        "a rejected value must fail apply:\n{}",
+        text(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Error while setting value 'lots' to 'max_connections'"),
+        "MariaDB's message missing:\n{stderr}"
+    );
+    for (i, h) in HOSTS.iter().enumerate() {
+        assert_eq!(sql(&lab, h, "SELECT @@GLOBAL.max_connections"), "300", "{h}");
+        assert_eq!(pid(&lab, h), pids[i], "{h} restarted");
+        assert_eq!(
+            lab.ssh_ok(h, "cat /etc/mysql/my.cnf"),
+            confs[i],
+            "{h} is not on its previous my.cnf"
+        );
+    }
+    sql(
+        &lab,
+        "h1",
+        "INSERT INTO e2e.t VALUES (2, 'after the rejected change');",
+    );
+    for h in ["h2", "h3"] {
+        wait_for(&lab, h, "SELECT COUNT(*) FROM e2e.t", "2");
+    }
+}
