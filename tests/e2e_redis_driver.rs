@@ -98,7 +98,7 @@ impl Rig {
             "pid=$(cat {pid} 2>/dev/null) && kill \"$pid\" 2>/dev/null; \
              i=0; while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
              find {data} -mindepth 1 -delete; rm -f {secrets} {secrets}.dbfleet-prev {conf}.dbfleet-prev; \
-             : > {log} 2>/dev/null; true",
+             rm -f {log}; true",
             pid = p.pid_file,
             data = p.data_dir,
             secrets = p.secrets_file.as_deref().unwrap_or("/nonexistent"),
@@ -387,4 +387,30 @@ fn redis_7_0_is_never_seeded_from_valkey() {
     wait_until("valkey on h1 gone", Duration::from_secs(10), || {
         !valkey.observe(0).running
     });
+}
+
+/// A config the server refuses: `start` fails at once with the server's
+/// own words, and nothing is left running.
+#[test]
+fn a_refused_config_is_not_healthy_with_the_servers_words() {
+    let Some(lab) = Lab::get() else { return };
+    let mut rig = Rig::new(lab, "redis", "7.0", 6379);
+    rig.set_setting("maxmemory-policy", "bogus");
+    let d = rig.driver();
+    let (t, cx) = (rig.transport(0), rig.cx(0));
+    rig.block(d.write_secrets(&*t, &cx)).expect("secrets");
+    rig.write_config(0);
+    rig.block(d.init(&*t, &cx)).expect("init");
+    let started = Instant::now();
+    let err = rig.block(d.start(&*t, &cx)).expect_err("refused config");
+    println!("{err}");
+    assert!(started.elapsed() < Duration::from_secs(10), "failed fast");
+    match &err {
+        DriverError::NotHealthy { log, .. } => {
+            assert!(log.contains("*** FATAL CONFIG FILE ERROR"), "{log}");
+            assert!(log.contains("maxmemory-policy"), "{log}");
+        }
+        other => panic!("expected NotHealthy, got {other:?}"),
+    }
+    assert!(!rig.observe(0).running);
 }
