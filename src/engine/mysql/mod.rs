@@ -26,6 +26,8 @@ mod replication;
 mod seed;
 mod sql;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use host::Host;
 
