@@ -392,12 +392,14 @@ fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
             s.files_changed += n.files.len();
         }
     }
-    s.requests_to_run = requests
-        .iter()
-        .filter(|r| matches!(r.status, RequestStatus::Pending | RequestStatus::New))
-        .count();
+    // Pending requests are listed but make no difference to apply: request
+    // execution is not part of this version. New and edited requests (plan
+    // --base) are what a pull request changes.
+    s.requests_to_run = requests.iter().filter(|r| r.status == RequestStatus::New).count();
     s.has_changes = s.clusters_to_create + s.clusters_to_update + s.clusters_orphaned + s.nodes_orphaned > 0
-        || requests.iter().any(|r| r.status != RequestStatus::Unchanged);
+        || requests
+            .iter()
+            .any(|r| matches!(r.status, RequestStatus::New | RequestStatus::Edited));
     s
 }
 

@@ -90,7 +90,7 @@ pub fn to_markdown(plan: &Plan) -> String {
                 .as_ref()
                 .map_or(r.cluster.clone(), |n| format!("{}/{n}", r.cluster));
             let status = match r.status {
-                RequestStatus::Pending => "will run",
+                RequestStatus::Pending => "pending (this version of apply does not run requests)",
                 RequestStatus::New => "new: runs once merged",
                 RequestStatus::Edited => "**edited after commit: never re-run**",
                 RequestStatus::Unchanged => "unchanged",

@@ -19,7 +19,7 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
                 None => r.cluster.clone(),
             };
             let status = match r.status {
-                RequestStatus::Pending => "will run",
+                RequestStatus::Pending => "pending (this version of apply does not run requests)",
                 RequestStatus::New => "new, will run once merged",
                 RequestStatus::Edited => "EDITED after it was committed: never re-run",
                 RequestStatus::Unchanged => "unchanged",
