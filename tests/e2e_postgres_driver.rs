@@ -448,7 +448,23 @@ fn primary_and_two_standbys() {
     assert!(err.to_string().contains("pg_hba.conf line"), "{err}");
     rig.write_config(0);
 
-    // Stop everything, standbys first.
+    // The primary goes away: the standbys say so, with the WAL receiver's
+    // own complaint from the log.
+    rig.block(d.stop(&*t0, &rig.cx(0))).expect("stop primary");
+    wait_until("h2 sees its primary gone", Duration::from_secs(30), || {
+        let r = rig.observe(1).replication.expect("still a standby");
+        !r.healthy && r.last_error.is_some()
+    });
+    let r = rig.observe(1).replication.unwrap();
+    println!("h2 without its primary: {r:?}");
+    assert_eq!(r.source_host, rig.nodes[0].host);
+    let why = r.last_error.unwrap();
+    assert!(
+        why.contains("primary server") || why.contains("WAL stream"),
+        "{why}"
+    );
+
+    // Stop everything else.
     for i in [2, 1, 0] {
         let (t, cx) = (rig.transport(i), rig.cx(i));
         rig.block(d.stop(&*t, &cx)).expect("stop");
