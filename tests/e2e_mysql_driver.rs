@@ -263,20 +263,31 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
         .block_on(d.create_users(rig.t(0).as_ref(), &rig.cx(0)))
         .expect("create_users again");
 
-    // Rows written before seeding: about 50 MB.
+    // Rows written before seeding: 1 kB each, 50000 (about 60 MB on disk)
+    // unless DBFLEET_E2E_ROWS says otherwise (seed timings for bigger data).
+    let rows: u64 = std::env::var("DBFLEET_E2E_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
     rig.sql(
         0,
-        "CREATE DATABASE app; \
-         CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20), pad TEXT); \
-         USE app; INSERT INTO t (v, pad) SELECT 'before', REPEAT('x', 1000) FROM seq_1_to_50000;",
+        &format!(
+            "CREATE DATABASE app; \
+             CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20), pad TEXT); \
+             USE app; INSERT INTO t (v, pad) SELECT 'before', REPEAT('x', 1000) FROM seq_1_to_{rows};"
+        ),
     );
-    let size = rig.lab.ssh_ok("h1", "du -sm /var/lib/mysql | cut -f1");
-    println!("h1: data directory holds {size} MB");
+    let size = rig.lab.ssh_ok("h1", "du -sm /var/lib/mysql/app | cut -f1");
+    println!("h1: {rows} rows, {size} MB of table files");
 
     rig.build_replica(1, 0);
     rig.build_replica(2, 0);
     for i in 1..3 {
-        rig.wait_for(i, "SELECT COUNT(*) FROM app.t WHERE v = 'before'", "50000");
+        rig.wait_for(
+            i,
+            "SELECT COUNT(*) FROM app.t WHERE v = 'before'",
+            &rows.to_string(),
+        );
     }
     rig.sql(0, "INSERT INTO app.t (v) VALUES ('after');");
     for i in 1..3 {

@@ -129,13 +129,16 @@ impl Host<'_> {
                 }
                 return Err(e);
             }
-        } else {
+        } else if !self.any_process().await? {
             if self.flavor.is_mariadb() {
                 self.require(&["mysqld_safe"]).await?;
             }
             let argv = self.flavor.direct_start(&p.server_binary, self.config());
             self.detach(&argv).await?;
         }
+        // Otherwise a server is on its way up already (crash recovery after
+        // an earlier start timed out, say): a second one would only fail on
+        // the locked data files. Wait for it instead.
         self.wait_for_ping(started).await
     }
 
