@@ -324,16 +324,21 @@ async fn reconnects_after_the_connection_dropped() {
 async fn command_timeout_stops_the_remote_command() {
     let Some(lab) = Lab::get() else { return };
     let t = transport(&lab, "h3");
+    // A duration no other test uses, to find this very process.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let marker = format!("30.{nanos:09}");
     let started = Instant::now();
     let err = t
-        .run(&Command::new("sleep").arg("31.5").timeout(Duration::from_secs(1)))
+        .run(&Command::new("sleep").arg(&marker).timeout(Duration::from_secs(1)))
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(err.to_string(), "10.231.0.13: timed out after 1s running sleep");
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let left = t
-        .run(&Command::new("pgrep").args(["-f", "sleep 31.5"]))
+        .run(&Command::new("pgrep").args(["-f", &format!("sleep {marker}")]))
         .await
         .unwrap();
     assert_eq!(left.status, Some(1), "still running: {left:?}");

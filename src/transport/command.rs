@@ -5,7 +5,7 @@
 //! POSIX single quotes, and bulk data travels on stdin.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A command to run on a host: a program and its arguments, never a shell
 /// string. Build it with [`Command::new`] and the chained setters.
@@ -78,19 +78,35 @@ impl Command {
         self
     }
 
-    /// The command line handed to the remote login shell (`sh -c` locally).
+    /// The command line handed to the remote login shell (`sh -c` locally),
+    /// with the command's own timeout. See [`Command::exec_line`].
+    pub fn to_exec_string(&self) -> Result<String, CommandError> {
+        self.exec_line(self.timeout)
+    }
+
+    /// The command line with `timeout` (the command's own, or a transport's
+    /// default) enforced on the host.
     ///
-    /// Shape: `[cd DIR && ]exec [runuser -u USER -- ][env NAME=VALUE.. ]PROGRAM ARGS..`,
-    /// every word single-quoted.
+    /// Shape: `[cd DIR && ]exec [timeout -k 2s LIMIT ][runuser -u USER -- ]`
+    /// `[env NAME=VALUE.. ]PROGRAM ARGS..`, every word single-quoted.
+    /// coreutils' `timeout` sends TERM to the command's process group at
+    /// LIMIT and KILL [`KILL_GRACE`] later: the host stops the command even
+    /// when the connection is gone, and OpenSSH refuses channel signals to
+    /// root sessions anyway.
     ///
     /// # Errors
     /// A word that cannot be passed safely: an empty program, a NUL byte
     /// anywhere, an environment name that is not `[A-Za-z_][A-Za-z0-9_]*`,
     /// a user name starting with `-`, or a program containing `=` together
     /// with environment variables (`env` would take it for an assignment).
-    pub fn to_exec_string(&self) -> Result<String, CommandError> {
+    pub fn exec_line(&self, timeout: Option<Duration>) -> Result<String, CommandError> {
         self.check()?;
         let mut words: Vec<&str> = Vec::new();
+        let limit = timeout.map(|t| format!("{}s", t.as_secs_f64()));
+        let grace = format!("{}s", KILL_GRACE.as_secs());
+        if let Some(limit) = &limit {
+            words.extend(["timeout", "-k", grace.as_str(), limit.as_str()]);
+        }
         if let Some(user) = &self.run_as {
             words.extend(["runuser", "-u", user.as_str(), "--"]);
         }
@@ -168,6 +184,40 @@ impl fmt::Debug for Command {
             .field("cwd", &self.cwd)
             .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// Time between TERM and KILL for a command that overran its timeout.
+pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// Extra wait, past the host's own TERM and KILL, before the transport
+/// gives up on hearing back (a dead connection, an unresponsive host).
+const WAIT_MARGIN: Duration = Duration::from_secs(3);
+
+/// A running command's time limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    pub limit: Duration,
+    started: Instant,
+}
+
+impl Limit {
+    pub fn start(limit: Duration) -> Self {
+        Limit {
+            limit,
+            started: Instant::now(),
+        }
+    }
+
+    /// When to stop waiting for the host.
+    pub fn deadline(&self) -> Instant {
+        self.started + self.limit + KILL_GRACE + WAIT_MARGIN
+    }
+
+    /// True when `status` is `timeout`'s report of an overrun (124 after
+    /// TERM, 137 after KILL) and the limit has indeed passed.
+    pub fn overran(&self, status: Option<i32>) -> bool {
+        matches!(status, Some(124 | 137)) && self.started.elapsed() >= self.limit
     }
 }
 

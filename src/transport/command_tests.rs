@@ -153,3 +153,36 @@ fn output_helpers() {
     };
     assert!(!killed.success());
 }
+
+#[test]
+fn timeout_is_enforced_on_the_host() {
+    let cmd = Command::new("sleep")
+        .arg("10")
+        .run_as("mysql")
+        .timeout(Duration::from_millis(1500));
+    assert_eq!(
+        cmd.to_exec_string().unwrap(),
+        "exec 'timeout' '-k' '2s' '1.5s' 'runuser' '-u' 'mysql' '--' 'sleep' '10'"
+    );
+    // A transport's default applies to commands without their own.
+    let cmd = Command::new("true");
+    assert_eq!(
+        cmd.exec_line(Some(Duration::from_secs(30))).unwrap(),
+        "exec 'timeout' '-k' '2s' '30s' 'true'"
+    );
+    assert_eq!(cmd.exec_line(None).unwrap(), "exec 'true'");
+}
+
+#[test]
+fn overrun_is_timeouts_status_after_the_limit() {
+    let limit = Limit::start(Duration::ZERO);
+    assert!(limit.overran(Some(124)));
+    assert!(limit.overran(Some(137)));
+    assert!(!limit.overran(Some(0)));
+    assert!(!limit.overran(None));
+    let limit = Limit::start(Duration::from_secs(60));
+    assert!(
+        !limit.overran(Some(124)),
+        "124 before the limit is the program's own"
+    );
+}

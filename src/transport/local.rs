@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, Command as OsCommand};
 
+use super::command::Limit;
 use super::{BoxFuture, Command, Output, Process, Result, Transport, TransportError};
 
 /// Runs commands on the local machine.
@@ -40,9 +41,12 @@ impl LocalTransport {
         self
     }
 
-    fn start(&self, cmd: &Command) -> Result<Child> {
+    /// Starts `sh -c LINE`; the limit is enforced by `timeout` in LINE, as
+    /// on a remote host, and by dropping (so killing) the child past it.
+    fn start(&self, cmd: &Command) -> Result<(Child, Option<Limit>)> {
+        let limit = cmd.timeout.or(self.default_timeout).map(Limit::start);
         let line = cmd
-            .to_exec_string()
+            .exec_line(limit.map(|l| l.limit))
             .map_err(|cause| TransportError::InvalidCommand {
                 host: self.host.clone(),
                 program: cmd.program.clone(),
@@ -56,6 +60,7 @@ impl LocalTransport {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
+            .map(|child| (child, limit))
             .map_err(|e| self.channel_error(&cmd.program, e))
     }
 
@@ -76,7 +81,7 @@ impl LocalTransport {
     }
 
     async fn run_inner(&self, cmd: &Command) -> Result<Output> {
-        let mut child = self.start(cmd)?;
+        let (mut child, limit) = self.start(cmd)?;
         let stdin = child.stdin.take();
         let feed = async {
             if let (Some(mut pipe), Some(bytes)) = (stdin, cmd.stdin.as_deref()) {
@@ -85,9 +90,20 @@ impl LocalTransport {
                 let _ = pipe.write_all(bytes).await;
             }
         };
-        let (_, out) = tokio::join!(feed, child.wait_with_output());
+        let both = async { tokio::join!(feed, child.wait_with_output()).1 };
+        let out = match limit {
+            None => both.await,
+            // Past the deadline the child is dropped, and so killed.
+            Some(limit) => tokio::time::timeout_at(limit.deadline().into(), both)
+                .await
+                .map_err(|_| self.timed_out(&cmd.program, limit.limit))?,
+        };
         let out = out.map_err(|e| self.channel_error(&cmd.program, e))?;
-        Ok(output(out.status, out.stdout, out.stderr))
+        let out = output(out.status, out.stdout, out.stderr);
+        match limit {
+            Some(limit) if limit.overran(out.status) => Err(self.timed_out(&cmd.program, limit.limit)),
+            _ => Ok(out),
+        }
     }
 }
 
@@ -154,20 +170,12 @@ impl Transport for LocalTransport {
     }
 
     fn run<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Output>> {
-        Box::pin(async move {
-            match cmd.timeout.or(self.default_timeout) {
-                None => self.run_inner(cmd).await,
-                // On timeout the child is dropped, and so killed.
-                Some(limit) => tokio::time::timeout(limit, self.run_inner(cmd))
-                    .await
-                    .map_err(|_| self.timed_out(&cmd.program, limit))?,
-            }
-        })
+        Box::pin(self.run_inner(cmd))
     }
 
     fn spawn<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Process>> {
         Box::pin(async move {
-            let mut child = self.start(cmd)?;
+            let (mut child, limit) = self.start(cmd)?;
             let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
                 (child.stdin.take(), child.stdout.take(), child.stderr.take())
             else {
@@ -187,23 +195,28 @@ impl Transport for LocalTransport {
                 let _ = stderr.read_to_end(&mut buf).await;
                 buf
             });
-            let limit = cmd.timeout.or(self.default_timeout);
             let this = self.clone();
             let program = cmd.program.clone();
             let exit = async move {
                 let waited = match limit {
                     None => child.wait().await,
-                    Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
-                        Ok(waited) => waited,
-                        Err(_) => {
-                            let _ = child.kill().await;
-                            return Err(this.timed_out(&program, limit));
+                    Some(limit) => {
+                        match tokio::time::timeout_at(limit.deadline().into(), child.wait()).await {
+                            Ok(waited) => waited,
+                            Err(_) => {
+                                let _ = child.kill().await;
+                                return Err(this.timed_out(&program, limit.limit));
+                            }
                         }
-                    },
+                    }
                 };
                 let status = waited.map_err(|e| this.channel_error(&program, e))?;
                 let stderr = errors.await.unwrap_or_default();
-                Ok(output(status, Vec::new(), stderr))
+                let out = output(status, Vec::new(), stderr);
+                match limit {
+                    Some(limit) if limit.overran(out.status) => Err(this.timed_out(&program, limit.limit)),
+                    _ => Ok(out),
+                }
             };
             Ok(Process::new(stdin, Box::pin(stdout), Box::pin(exit)))
         })

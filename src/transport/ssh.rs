@@ -17,6 +17,7 @@ use russh::keys::{load_secret_key, PublicKeyOrCertificate};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::command::Limit;
 use super::{BoxFuture, Command, Output, Process, Result, Transport, TransportError};
 
 mod exec;
@@ -229,7 +230,7 @@ impl SshTransport {
     async fn open_channel(
         &self,
         program: &str,
-        deadline: Option<(Instant, Duration)>,
+        limit: Option<Limit>,
     ) -> Result<(russh::Channel<client::Msg>, OwnedSemaphorePermit)> {
         let opening = async {
             let permit = Arc::clone(&self.sessions)
@@ -254,10 +255,10 @@ impl SshTransport {
                 }
             }
         };
-        let Some((deadline, limit)) = deadline else {
+        let Some(limit) = limit else {
             return opening.await;
         };
-        match tokio::time::timeout_at(deadline, opening).await {
+        match tokio::time::timeout_at(limit.deadline().into(), opening).await {
             Ok(opened) => opened,
             Err(_) => {
                 // Most likely a dead connection: start afresh next time.
@@ -265,7 +266,7 @@ impl SshTransport {
                 Err(TransportError::Timeout {
                     host: self.host.clone(),
                     what: format!("opening a channel for {program}"),
-                    after: limit,
+                    after: limit.limit,
                 })
             }
         }

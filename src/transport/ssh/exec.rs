@@ -8,17 +8,17 @@ use std::time::Duration;
 use russh::client::Msg;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncWriteExt, DuplexStream};
-use tokio::time::Instant;
 
 use super::SshTransport;
+use crate::transport::command::Limit;
 use crate::transport::{BoxWrite, Command, Output, Process, Result, TransportError};
 
 /// stderr kept per command; more is dropped, with a note saying how much.
 const STDERR_LIMIT: usize = 4 << 20;
 /// Buffer between a spawned command's channel and its stdout reader.
 const STREAM_BUFFER: usize = 256 << 10;
-/// How long a timed-out command gets between TERM and KILL.
-const KILL_GRACE: Duration = Duration::from_secs(2);
+/// How long a command gets between TERM and KILL when we give up on it.
+const KILL_GRACE: Duration = crate::transport::command::KILL_GRACE;
 
 /// Where stdout goes.
 enum Sink {
@@ -36,24 +36,23 @@ struct Exec<'a> {
 }
 
 impl SshTransport {
-    fn exec_line(&self, cmd: &Command) -> Result<String> {
-        cmd.to_exec_string()
+    /// The command line and the time limit it runs under.
+    fn prepare(&self, cmd: &Command) -> Result<(String, Option<Limit>)> {
+        let limit = cmd.timeout.or(self.config.command_timeout).map(Limit::start);
+        let line = cmd
+            .exec_line(limit.map(|l| l.limit))
             .map_err(|cause| TransportError::InvalidCommand {
                 host: self.host.clone(),
                 program: cmd.program.clone(),
                 cause,
-            })
-    }
-
-    fn deadline(&self, cmd: &Command) -> Option<(Instant, Duration)> {
-        let limit = cmd.timeout.or(self.config.command_timeout)?;
-        Some((Instant::now() + limit, limit))
+            })?;
+        tracing::trace!(host = %self.host, %line, "exec");
+        Ok((line, limit))
     }
 
     pub(super) async fn run_command(&self, cmd: &Command) -> Result<Output> {
-        let line = self.exec_line(cmd)?;
-        let deadline = self.deadline(cmd);
-        let (channel, permit) = self.open_channel(&cmd.program, deadline).await?;
+        let (line, limit) = self.prepare(cmd)?;
+        let (channel, permit) = self.open_channel(&cmd.program, limit).await?;
         channel
             .exec(true, line)
             .await
@@ -66,16 +65,15 @@ impl SshTransport {
             tx,
         };
         let out = exec
-            .drive(cmd.stdin.as_deref(), Sink::Collect(Vec::new()), deadline)
+            .drive(cmd.stdin.as_deref(), Sink::Collect(Vec::new()), limit)
             .await;
         drop(permit);
         out
     }
 
     pub(super) async fn spawn_command(&self, cmd: &Command) -> Result<Process> {
-        let line = self.exec_line(cmd)?;
-        let deadline = self.deadline(cmd);
-        let (channel, permit) = self.open_channel(&cmd.program, deadline).await?;
+        let (line, limit) = self.prepare(cmd)?;
+        let (channel, permit) = self.open_channel(&cmd.program, limit).await?;
         channel
             .exec(true, line)
             .await
@@ -95,9 +93,7 @@ impl SshTransport {
                 rx,
                 tx,
             };
-            let out = exec
-                .drive(feed.as_deref(), Sink::Stream(Some(sink)), deadline)
-                .await;
+            let out = exec.drive(feed.as_deref(), Sink::Stream(Some(sink)), limit).await;
             drop(permit);
             out
         });
@@ -118,12 +114,7 @@ impl Exec<'_> {
     /// Sends `stdin` (then EOF) while reading the channel until it closes.
     /// With `stdin` `None` and a stream sink, stdin is left to the caller's
     /// writer; with `None` and a collecting sink, EOF goes at once.
-    async fn drive(
-        mut self,
-        stdin: Option<&[u8]>,
-        mut sink: Sink,
-        deadline: Option<(Instant, Duration)>,
-    ) -> Result<Output> {
+    async fn drive(mut self, stdin: Option<&[u8]>, mut sink: Sink, limit: Option<Limit>) -> Result<Output> {
         let streaming_stdin = stdin.is_none() && matches!(sink, Sink::Stream(_));
         let tx = &self.tx;
         let feed = async {
@@ -146,17 +137,21 @@ impl Exec<'_> {
                 never = feed => match never {},
             }
         };
-        let ended = match deadline {
+        let timed_out = |after| TransportError::Timeout {
+            host: self.host.to_string(),
+            what: format!("running {}", self.program),
+            after,
+        };
+        let ended = match limit {
             None => both.await,
-            Some((at, limit)) => match tokio::time::timeout_at(at, both).await {
+            Some(limit) => match tokio::time::timeout_at(limit.deadline().into(), both).await {
                 Ok(ended) => ended,
                 Err(_) => {
+                    // The host's own `timeout` should have ended it by now:
+                    // the connection or the host is in trouble.
+                    let err = timed_out(limit.limit);
                     stop(self.tx);
-                    return Err(TransportError::Timeout {
-                        host: self.host.to_string(),
-                        what: format!("running {}", self.program),
-                        after: limit,
-                    });
+                    return Err(err);
                 }
             },
         };
@@ -165,6 +160,11 @@ impl Exec<'_> {
             program: self.program.to_string(),
             cause: crate::transport::error::message(cause),
         })?;
+        if let Some(limit) = limit {
+            if limit.overran(out.status) {
+                return Err(timed_out(limit.limit));
+            }
+        }
         if let Sink::Collect(stdout) = sink {
             out.stdout = stdout;
         }
@@ -239,9 +239,10 @@ fn signal_text(sig: &Sig) -> String {
     }
 }
 
-/// Stops a command that overran: TERM, KILL after a grace period, then
-/// closes the channel. Runs in the background so a dead connection cannot
-/// hold up the caller.
+/// Gives up on a command: TERM, KILL after a grace period (OpenSSH ignores
+/// both for root sessions; the host's `timeout` is what really stops it),
+/// then closes the channel. Runs in the background so a dead connection
+/// cannot hold up the caller.
 fn stop(tx: ChannelWriteHalf<Msg>) {
     tokio::spawn(async move {
         let _ = tx.signal(Sig::TERM).await;
