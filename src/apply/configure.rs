@@ -52,7 +52,9 @@ impl ClusterRun<'_> {
                 match self.step(node, &what, restarted).await {
                     Ok(()) => {
                         report.restarted.push(node.name.clone());
-                        return Ok(());
+                        // Healthy means replicating again, not just answering:
+                        // only then may the roll move on to the next node.
+                        return self.rejoin(node).await;
                     }
                     Err(e) => e,
                 }
@@ -74,6 +76,18 @@ impl ClusterRun<'_> {
                 rollback: rollback.to_string(),
             }),
         }
+    }
+
+    /// After a restart: wait until the node replicates from its sources again.
+    async fn rejoin(&self, node: &NodeLayout) -> Result<(), ApplyError> {
+        let sources: Vec<String> = match self.cluster.topology {
+            crate::model::Topology::MultiMaster => node.peers.iter().map(|p| p.name.clone()).collect(),
+            _ => node.primary.iter().map(|p| p.name.clone()).collect(),
+        };
+        for from in sources {
+            self.replicate(node, &from).await?;
+        }
+        Ok(())
     }
 
     /// Put the previous files back and bring the engine back on them.

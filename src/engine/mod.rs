@@ -15,6 +15,7 @@ pub mod mysql;
 pub mod postgres;
 pub mod redis;
 
+pub use contract::Result;
 pub use contract::{
     parse_pairs, ConfigChange, Driver, DriverError, EngineState, LiveOutcome, NodeCx, ObservedRole,
     Replication, Secrets,
