@@ -458,6 +458,7 @@ fn primary_and_two_standbys() {
     let r = rig.observe(1).replication.unwrap();
     println!("h2 without its primary: {r:?}");
     assert_eq!(r.source_host, rig.nodes[0].host);
+    assert_eq!(r.lag_seconds, None, "no stream, no lag figure");
     let why = r.last_error.unwrap();
     assert!(
         why.contains("primary server") || why.contains("WAL stream"),

@@ -124,7 +124,9 @@ pub async fn observe(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<EngineState> 
                 .or(s.sender_host.clone())
                 .unwrap_or_default(),
             healthy,
-            lag_seconds: s.lag_seconds,
+            // Without a stream the replica cannot know how far behind it is
+            // ("all received WAL replayed" would read as no lag).
+            lag_seconds: if healthy { s.lag_seconds } else { None },
             lag_bytes: s.lag_bytes,
             last_error,
         });
