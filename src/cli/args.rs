@@ -60,6 +60,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Nodes, roles, health and replication lag, observed over SSH.
     Status(StatusArgs),
+    /// Show the database credentials dbfleet manages for a cluster.
+    Credentials(CredentialsArgs),
     /// Print the JSON Schemas of fleet.toml, cluster and request files.
     Schema(SchemaArgs),
 }
@@ -139,6 +141,19 @@ pub struct StatusArgs {
     #[arg(value_name = "CLUSTER")]
     pub cluster: Option<String>,
     /// The repository (for the clusters and fleet.toml's SSH settings).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsArgs {
+    /// The cluster.
+    #[arg(value_name = "CLUSTER")]
+    pub cluster: String,
+    /// The repository (for the cluster and fleet.toml).
     #[arg(long, value_name = "DIR")]
     pub repo: Option<PathBuf>,
     /// Output format.

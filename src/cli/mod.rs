@@ -3,6 +3,7 @@
 
 mod apply;
 mod args;
+mod credentials;
 mod online;
 mod output;
 mod plan;
@@ -32,6 +33,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan::run(&cli.global, a),
         Command::Apply(a) => apply::run(&cli.global, a),
         Command::Status(a) => status::run(&cli.global, a),
+        Command::Credentials(a) => credentials::run(&cli.global, a),
         Command::Schema(a) => schema::run(a),
     };
     match result {
