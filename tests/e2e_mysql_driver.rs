@@ -372,6 +372,42 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
     assert!(err.to_string().contains("'NO_SUCH_MODE' to 'sql_mode'"), "{err}");
     assert_eq!(rig.observe(0).pid, pid);
 
+    // A replica whose SQL thread stopped: observe says so with MariaDB's
+    // error, start_replication fails with it, and works again once fixed.
+    rig.sql(
+        2,
+        "SET sql_log_bin = 0; INSERT INTO app.t (id, v) VALUES (1000001, 'conflict');",
+    );
+    rig.sql(0, "INSERT INTO app.t (id, v) VALUES (1000001, 'primary');");
+    let started = Instant::now();
+    let broken = loop {
+        let r = rig.observe(2).replication.expect("replication");
+        if !r.healthy {
+            break r;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{r:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let error = broken.last_error.expect("last error");
+    assert!(
+        error.contains("Duplicate entry '1000001' for key 'PRIMARY'"),
+        "{error}"
+    );
+    let err = rig
+        .rt
+        .block_on(d.start_replication(rig.t(2).as_ref(), &rig.cx(2), &rig.peer(0)))
+        .expect_err("a replica that cannot apply");
+    assert!(err.to_string().contains("Duplicate entry '1000001'"), "{err}");
+    rig.sql(2, "SET sql_log_bin = 0; DELETE FROM app.t WHERE id = 1000001;");
+    rig.rt
+        .block_on(d.start_replication(rig.t(2).as_ref(), &rig.cx(2), &rig.peer(0)))
+        .expect("repaired");
+    rig.wait_for(2, "SELECT v FROM app.t WHERE id = 1000001", "primary");
+    assert!(rig
+        .observe(2)
+        .replication
+        .is_some_and(|r| r.healthy && r.last_error.is_none()));
+
     rig.stop_all();
     // Idempotent stop; a restart brings replication back by itself.
     rig.rt

@@ -64,10 +64,13 @@ impl Host<'_> {
         self.wait_replicating(&what).await
     }
 
-    /// Waits until both replication threads run; fails at once when one
-    /// stopped on an error, and at the timeout with the last error.
+    /// Waits until both replication threads run, seen twice in a row (a
+    /// thread that starts only to fail on its first event looks fine for a
+    /// moment); fails at once when one stopped on an error, and at the
+    /// timeout with the last error.
     async fn wait_replicating(&self, what: &str) -> Result<()> {
         let started = Instant::now();
+        let mut seen_running = false;
         loop {
             let status = self
                 .replica_row()
@@ -77,8 +80,14 @@ impl Host<'_> {
                 return Err(self.other(format!("{what}: no source configured after CHANGE MASTER")));
             };
             if s.running() {
-                return Ok(());
+                if seen_running {
+                    return Ok(());
+                }
+                seen_running = true;
+                tokio::time::sleep(POLL).await;
+                continue;
             }
+            seen_running = false;
             let stopped = (s.io_running == "No" || s.sql_running == "No") && s.last_error().is_some();
             if stopped || started.elapsed() > REPLICATION_TIMEOUT {
                 let message = s.last_error().unwrap_or_else(|| {

@@ -203,6 +203,101 @@ mod tests {
 Slave_Non_Transactional_Groups: 0
 ";
 
+    /// Captured in the lab (MariaDB 10.11.19, a replica seeded by dbfleet), shortened.
+    const HEALTHY: &str = "\
+*************************** 1. row ***************************
+                Slave_IO_State: Waiting for master to send event
+                   Master_Host: 10.231.0.11
+                   Master_User: dbfleet_repl
+                   Master_Port: 3306
+                 Connect_Retry: 5
+               Master_Log_File: mysql-bin.000002
+           Read_Master_Log_Pos: 605
+                Relay_Log_File: relay-bin.000003
+                 Relay_Log_Pos: 904
+         Relay_Master_Log_File: mysql-bin.000002
+              Slave_IO_Running: Yes
+             Slave_SQL_Running: Yes
+               Replicate_Do_DB: 
+                    Last_Errno: 0
+                    Last_Error: 
+                  Skip_Counter: 0
+           Exec_Master_Log_Pos: 605
+               Relay_Log_Space: 1621
+         Seconds_Behind_Master: 0
+ Master_SSL_Verify_Server_Cert: No
+                 Last_IO_Errno: 0
+                 Last_IO_Error: 
+                Last_SQL_Errno: 0
+                Last_SQL_Error: 
+              Master_Server_Id: 1
+                    Using_Gtid: Slave_Pos
+                   Gtid_IO_Pos: 0-1-16
+           SQL_Remaining_Delay: NULL
+       Slave_SQL_Running_State: Slave has read all relay log; waiting for more updates
+Slave_Non_Transactional_Groups: 0
+    Slave_Transactional_Groups: 1
+";
+
+    /// Captured in the lab: the SQL thread stopped on a row written on the replica.
+    const SQL_STOPPED: &str = "\
+*************************** 1. row ***************************
+                Slave_IO_State: Waiting for master to send event
+                   Master_Host: 10.231.0.11
+                   Master_User: dbfleet_repl
+                   Master_Port: 3306
+                 Connect_Retry: 5
+               Master_Log_File: mysql-bin.000002
+           Read_Master_Log_Pos: 852
+                Relay_Log_File: relay-bin.000003
+                 Relay_Log_Pos: 904
+         Relay_Master_Log_File: mysql-bin.000002
+              Slave_IO_Running: Yes
+             Slave_SQL_Running: No
+               Replicate_Do_DB: 
+           Replicate_Ignore_DB: 
+            Replicate_Do_Table: 
+        Replicate_Ignore_Table: 
+       Replicate_Wild_Do_Table: 
+   Replicate_Wild_Ignore_Table: 
+                    Last_Errno: 1062
+                    Last_Error: Could not execute Write_rows_v1 event on table e2e.t; Duplicate entry '100' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mysql-bin.000002, end_log_pos 821
+                  Skip_Counter: 0
+           Exec_Master_Log_Pos: 605
+               Relay_Log_Space: 1868
+               Until_Condition: None
+                Until_Log_File: 
+                 Until_Log_Pos: 0
+            Master_SSL_Allowed: No
+            Master_SSL_CA_File: 
+            Master_SSL_CA_Path: 
+               Master_SSL_Cert: 
+             Master_SSL_Cipher: 
+                Master_SSL_Key: 
+         Seconds_Behind_Master: NULL
+ Master_SSL_Verify_Server_Cert: No
+                 Last_IO_Errno: 0
+                 Last_IO_Error: 
+                Last_SQL_Errno: 1062
+                Last_SQL_Error: Could not execute Write_rows_v1 event on table e2e.t; Duplicate entry '100' for key 'PRIMARY', Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mysql-bin.000002, end_log_pos 821
+   Replicate_Ignore_Server_Ids: 
+              Master_Server_Id: 1
+                Master_SSL_Crl: 
+            Master_SSL_Crlpath: 
+                    Using_Gtid: Slave_Pos
+                   Gtid_IO_Pos: 0-1-17
+       Replicate_Do_Domain_Ids: 
+   Replicate_Ignore_Domain_Ids: 
+                 Parallel_Mode: optimistic
+                     SQL_Delay: 0
+           SQL_Remaining_Delay: NULL
+       Slave_SQL_Running_State: 
+              Slave_DDL_Groups: 0
+Slave_Non_Transactional_Groups: 0
+    Slave_Transactional_Groups: 2
+          Replicate_Rewrite_DB: 
+";
+
     #[test]
     fn vertical_rows_and_values() {
         let text = "*************************** 1. row ***************************\n\
@@ -260,6 +355,46 @@ Slave_Non_Transactional_Groups: 0
             Some(
                 "error connecting to master 'r@127.0.0.1:1' - retry-time: 5  maximum-retries: 100000  \
                  message: Can't connect to server on '127.0.0.1' (111 \"Connection refused\")"
+            )
+        );
+    }
+
+    #[test]
+    fn mariadb_replica_healthy_from_the_lab() {
+        let rows = parse_vertical(HEALTHY);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(get(&rows[0], &["Gtid_IO_Pos"]), Some("0-1-16"));
+        assert_eq!(get(&rows[0], &["Replicate_Do_DB"]), Some(""));
+        let r = ReplicaStatus::from_row(&rows[0])
+            .expect("configured")
+            .replication();
+        assert_eq!(
+            r,
+            Replication {
+                source_host: "10.231.0.11".into(),
+                healthy: true,
+                lag_seconds: Some(0.0),
+                lag_bytes: Some(0),
+                last_error: None,
+            }
+        );
+    }
+
+    #[test]
+    fn mariadb_sql_thread_stopped_from_the_lab() {
+        let rows = parse_vertical(SQL_STOPPED);
+        let s = ReplicaStatus::from_row(&rows[0]).expect("configured");
+        assert_eq!((s.io_running.as_str(), s.sql_running.as_str()), ("Yes", "No"));
+        let r = s.replication();
+        assert!(!r.healthy);
+        assert_eq!(r.lag_seconds, None);
+        assert_eq!(r.lag_bytes, Some(852 - 605));
+        assert_eq!(
+            r.last_error.as_deref(),
+            Some(
+                "Could not execute Write_rows_v1 event on table e2e.t; Duplicate entry '100' for key 'PRIMARY', \
+                 Error_code: 1062; handler error HA_ERR_FOUND_DUPP_KEY; the event's master log mysql-bin.000002, \
+                 end_log_pos 821"
             )
         );
     }
