@@ -2,7 +2,8 @@
 //! through the built binary and a repository in a temporary directory:
 //! build from empty data directories, a second apply that does nothing,
 //! a live change, a rolling restart (replicas first, primary last), and a
-//! rejected value that leaves every node on its previous configuration.
+//! rejected value that leaves every node on its previous configuration; and
+//! a multi-master pair whose primaries take writes without collisions.
 //! Skipped unless DBFLEET_LAB=1; only MariaDB state on the hosts is reset.
 //!
 //! Run: `DBFLEET_LAB=1 cargo test --test e2e_mariadb -- --test-threads=1 --nocapture`
@@ -241,5 +242,63 @@ fn apply_builds_rolls_and_rolls_back() {
     );
     for h in ["h2", "h3"] {
         wait_for(&lab, h, "SELECT COUNT(*) FROM e2e.t", "2");
+    }
+}
+
+#[test]
+fn apply_builds_a_multi_master_pair() {
+    let Some(lab) = Lab::get() else { return };
+    let pair = ["h1", "h2"];
+    for h in pair {
+        lab.ssh_ok(h, RESET);
+    }
+    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
+    let nodes: String = pair
+        .iter()
+        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
+        .collect();
+    let cluster = format!(
+        "name = \"mm\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"multi-master\"\n{nodes}"
+    );
+    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/mm.toml", &cluster)]);
+    let state = tempfile::tempdir().expect("state");
+    let out = dbfleet(state.path())
+        .args(["apply", "--yes"])
+        .arg(repo.path())
+        .output()
+        .expect("apply");
+    assert!(out.status.success(), "apply failed:\n{}", text(&out));
+    let status =
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'";
+    for h in pair {
+        wait_for(&lab, h, status, "ON");
+    }
+    let out = dbfleet(state.path())
+        .args(["plan", "--detailed-exitcode"])
+        .arg(repo.path())
+        .output()
+        .expect("plan");
+    assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
+
+    // Both take writes; their auto-increment values never collide.
+    sql(
+        &lab,
+        "h1",
+        "CREATE DATABASE e2e; CREATE TABLE e2e.t (id INT AUTO_INCREMENT PRIMARY KEY, origin CHAR(2));",
+    );
+    wait_for(
+        &lab,
+        "h2",
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'e2e'",
+        "1",
+    );
+    let inserts = |origin: &str| format!("INSERT INTO e2e.t (origin) VALUES ('{origin}');\n").repeat(20);
+    std::thread::scope(|s| {
+        s.spawn(|| sql(&lab, "h1", &inserts("h1")));
+        s.spawn(|| sql(&lab, "h2", &inserts("h2")));
+    });
+    let digest = "SELECT origin, COUNT(*), SUM(id % 2) FROM e2e.t GROUP BY origin ORDER BY origin";
+    for h in pair {
+        wait_for(&lab, h, digest, "h1\t20\t20\nh2\t20\t0");
     }
 }
