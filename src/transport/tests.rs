@@ -288,3 +288,17 @@ async fn waiters_share_a_failed_connection_attempt() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     silent.abort();
 }
+
+#[tokio::test]
+async fn stdin_reaches_a_command_under_a_timeout() {
+    let out = local()
+        .run_checked(
+            &Command::new("wc")
+                .arg("-c")
+                .stdin(vec![7u8; 100_000])
+                .timeout(Duration::from_secs(20)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_str().trim(), "100000");
+}
