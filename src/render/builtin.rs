@@ -1,19 +1,26 @@
-//! The built-in templates, embedded in the binary from `templates/`.
+//! The built-in templates, embedded in the binary from `templates/`: one
+//! folder per engine, and `nftables/` for the firewall every node gets.
 
 use crate::model::Engine;
 
 /// One built-in template.
 pub(crate) struct BuiltIn {
-    pub engine: Engine,
-    /// File name inside `templates/<engine>/`.
+    /// Folder inside `templates/`: an engine's name, or [`FIREWALL_DIR`].
+    pub dir: &'static str,
+    /// File name inside `templates/<dir>/`.
     pub file: &'static str,
     pub source: &'static str,
 }
 
+/// The folder of the firewall template, shared by every engine.
+pub(crate) const FIREWALL_DIR: &str = "nftables";
+/// The firewall template's file name inside [`FIREWALL_DIR`].
+pub(crate) const FIREWALL_FILE: &str = "dbfleet.nft.j2";
+
 macro_rules! builtin {
-    ($engine:ident, $dir:literal, $file:literal) => {
+    ($dir:literal, $file:literal) => {
         BuiltIn {
-            engine: Engine::$engine,
+            dir: $dir,
             file: $file,
             source: include_str!(concat!("../../templates/", $dir, "/", $file)),
         }
@@ -21,32 +28,43 @@ macro_rules! builtin {
 }
 
 pub(crate) const BUILTINS: &[BuiltIn] = &[
-    builtin!(Mysql, "mysql", "my.cnf.j2"),
-    builtin!(Mariadb, "mariadb", "my.cnf.j2"),
-    builtin!(Postgresql, "postgresql", "postgresql.conf.j2"),
-    builtin!(Postgresql, "postgresql", "pg_hba.conf.j2"),
-    builtin!(Postgresql, "postgresql", "pg_ident.conf.j2"),
-    builtin!(Timescaledb, "timescaledb", "postgresql.conf.j2"),
-    builtin!(Timescaledb, "timescaledb", "pg_hba.conf.j2"),
-    builtin!(Timescaledb, "timescaledb", "pg_ident.conf.j2"),
-    builtin!(Hydra, "hydra", "postgresql.conf.j2"),
-    builtin!(Hydra, "hydra", "pg_hba.conf.j2"),
-    builtin!(Hydra, "hydra", "pg_ident.conf.j2"),
-    builtin!(Redis, "redis", "redis.conf.j2"),
-    builtin!(Valkey, "valkey", "valkey.conf.j2"),
-    builtin!(Keydb, "keydb", "keydb.conf.j2"),
+    builtin!("mysql", "my.cnf.j2"),
+    builtin!("mariadb", "my.cnf.j2"),
+    builtin!("postgresql", "postgresql.conf.j2"),
+    builtin!("postgresql", "pg_hba.conf.j2"),
+    builtin!("postgresql", "pg_ident.conf.j2"),
+    builtin!("timescaledb", "postgresql.conf.j2"),
+    builtin!("timescaledb", "pg_hba.conf.j2"),
+    builtin!("timescaledb", "pg_ident.conf.j2"),
+    builtin!("hydra", "postgresql.conf.j2"),
+    builtin!("hydra", "pg_hba.conf.j2"),
+    builtin!("hydra", "pg_ident.conf.j2"),
+    builtin!("redis", "redis.conf.j2"),
+    builtin!("valkey", "valkey.conf.j2"),
+    builtin!("keydb", "keydb.conf.j2"),
+    builtin!("nftables", "dbfleet.nft.j2"),
 ];
 
 impl BuiltIn {
-    /// The template's name inside the renderer: `<engine>/<file>`.
+    /// The template's name inside the renderer: `<dir>/<file>`.
     pub fn name(&self) -> String {
-        template_name(self.engine, self.file)
+        format!("{}/{}", self.dir, self.file)
+    }
+
+    /// Whether this is one of `engine`'s own templates.
+    pub fn is_for(&self, engine: Engine) -> bool {
+        self.dir == engine.as_str()
     }
 }
 
 /// `<engine>/<file>`, the name a template is registered and reported under.
 pub(crate) fn template_name(engine: Engine, file: &str) -> String {
     format!("{engine}/{file}")
+}
+
+/// `nftables/dbfleet.nft.j2`, the firewall template's name.
+pub(crate) fn firewall_template_name() -> String {
+    format!("{FIREWALL_DIR}/{FIREWALL_FILE}")
 }
 
 /// The repository path of a template name: `templates/<engine>/<file>`.
@@ -65,7 +83,7 @@ mod tests {
             for f in engine_paths(engine, "15").config_files {
                 let n = BUILTINS
                     .iter()
-                    .filter(|b| b.engine == engine && b.file == f.template)
+                    .filter(|b| b.is_for(engine) && b.file == f.template)
                     .count();
                 assert_eq!(n, 1, "{engine}/{}", f.template);
             }
@@ -74,7 +92,15 @@ mod tests {
             .iter()
             .map(|e| engine_paths(*e, "15").config_files.len())
             .sum();
-        assert_eq!(files, BUILTINS.len());
+        // ... plus the firewall template, which belongs to no engine.
+        assert_eq!(files + 1, BUILTINS.len());
+        assert_eq!(
+            BUILTINS
+                .iter()
+                .filter(|b| b.name() == firewall_template_name())
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -82,7 +108,7 @@ mod tests {
         let source = |engine, file| {
             BUILTINS
                 .iter()
-                .find(|b| b.engine == engine && b.file == file)
+                .find(|b| b.is_for(engine) && b.file == file)
                 .map(|b| b.source)
         };
         for file in ["pg_hba.conf.j2", "pg_ident.conf.j2"] {

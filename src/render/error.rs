@@ -74,6 +74,20 @@ pub enum RenderError {
     #[error("cluster {cluster:?}: allowed_ips entry {value:?} is neither an IP address nor a CIDR range")]
     AllowedIp { cluster: String, value: String },
 
+    /// With `allowed_ips` set, a node given by DNS name: the firewall allows
+    /// the cluster's own nodes by address, and dbfleet resolves no names.
+    #[error(
+        "cluster {cluster:?}: node {node} has host {host:?}, which is not an IP address; with \
+         allowed_ips set, the firewall lets the cluster's own nodes reach the engine port by \
+         address, and dbfleet resolves no names: write the node's IP address in `nodes` (or \
+         empty allowed_ips)"
+    )]
+    FirewallHost {
+        cluster: String,
+        node: String,
+        host: String,
+    },
+
     /// The template engine could not be configured (a dbfleet bug).
     #[error("template engine setup failed: {0}")]
     Setup(#[source] minijinja::Error),

@@ -9,12 +9,19 @@
 //! (PostgreSQL's passfile) a file that apply writes separately, whose path is
 //! [`EnginePaths::secrets_file`].
 //!
+//! Every node also gets a firewall ruleset (see `firewall.rs`), rendered
+//! from `templates/nftables/dbfleet.nft.j2`: [`Renderer::render_all`] returns
+//! the engine's files followed by it.
+//!
 //! The template context is described in `context.rs` and, for
 //! users writing overrides, in `templates/README.md`.
 
 mod builtin;
 mod context;
 mod error;
+mod firewall;
+#[cfg(test)]
+mod firewall_tests;
 mod managed;
 mod paths;
 mod renderer;
@@ -23,6 +30,7 @@ mod settings;
 mod tests;
 
 pub use error::{Origin, RenderError, TemplateLocation};
+pub use firewall::{firewall_chain, firewall_path, FIREWALL_TABLE};
 pub use managed::{is_managed, managed_keys};
 pub use paths::{engine_paths, slot_name, ConfigFile, EnginePaths, ADMIN_USER, REPLICATION_USER};
 pub use renderer::{builtin_paths, builtin_source, RenderedFile, Renderer};

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior};
 
-use super::builtin::{repo_path, template_name, BUILTINS};
+use super::builtin::{firewall_template_name, repo_path, template_name, BUILTINS, FIREWALL_DIR};
 use super::context::{build as build_context, cidr_filter};
 use super::error::{Origin, RenderError, TemplateLocation};
+use super::firewall::{self, firewall_path};
 use super::paths::engine_paths;
 use crate::layout::NodeLayout;
 use crate::model::{Cluster, Engine};
@@ -102,8 +103,9 @@ impl Renderer {
         }
     }
 
-    /// Every configuration file of `node` in `cluster`, in the engine's
-    /// file order (see [`super::EnginePaths::config_files`]).
+    /// Every configuration file of the engine on `node` of `cluster`, in
+    /// the engine's file order (see [`super::EnginePaths::config_files`]).
+    /// The firewall is not among them: see [`Renderer::render_all`].
     ///
     /// Errors: unrenderable `[settings]` or `allowed_ips`, and template
     /// failures with the template's path and line.
@@ -130,6 +132,48 @@ impl Renderer {
                 })
             })
             .collect()
+    }
+
+    /// The firewall ruleset of `node`: the cluster's chain in
+    /// `table inet dbfleet`, at [`firewall_path`], 0644 root:root.
+    /// `ssh_port` is the fleet's (`[ssh] port`), always accepted.
+    ///
+    /// Errors: as [`Renderer::render_node`]; and with `allowed_ips` set, a
+    /// node whose host is a DNS name ([`RenderError::FirewallHost`]).
+    pub fn render_firewall(
+        &self,
+        cluster: &Cluster,
+        node: &NodeLayout,
+        ssh_port: u16,
+    ) -> Result<RenderedFile, RenderError> {
+        let paths = engine_paths(cluster.engine, &cluster.version);
+        let base = build_context(cluster, node, &paths)?;
+        let ctx = context! { firewall => firewall::context(cluster, node, ssh_port)?, ..base };
+        let name = firewall_template_name();
+        let content = self.render_one(&name, &ctx)?;
+        Ok(RenderedFile {
+            template: name,
+            path: firewall_path(&cluster.name),
+            content,
+            mode: 0o644,
+            owner: "root".to_string(),
+            group: "root".to_string(),
+        })
+    }
+
+    /// Every file dbfleet manages on `node`: the engine's configuration
+    /// files ([`Renderer::render_node`]), then the firewall
+    /// ([`Renderer::render_firewall`]). The first file stays the engine's
+    /// main configuration file.
+    pub fn render_all(
+        &self,
+        cluster: &Cluster,
+        node: &NodeLayout,
+        ssh_port: u16,
+    ) -> Result<Vec<RenderedFile>, RenderError> {
+        let mut files = self.render_node(cluster, node)?;
+        files.push(self.render_firewall(cluster, node, ssh_port)?);
+        Ok(files)
     }
 
     fn render_one(&self, name: &str, ctx: &minijinja::Value) -> Result<String, RenderError> {
@@ -176,12 +220,16 @@ pub fn builtin_paths() -> Vec<String> {
 
 /// What an override path should have been, for the error message.
 fn expected_overrides(name: &str) -> String {
-    let engine = name.split('/').next().unwrap_or_default();
-    match Engine::ALL.iter().find(|e| e.as_str() == engine) {
+    let dir = name.split('/').next().unwrap_or_default();
+    let firewall = repo_path(&firewall_template_name());
+    if dir == FIREWALL_DIR {
+        return format!("the firewall template is {firewall}");
+    }
+    match Engine::ALL.iter().find(|e| e.as_str() == dir) {
         Some(e) => {
             let files: Vec<String> = BUILTINS
                 .iter()
-                .filter(|b| b.engine == *e)
+                .filter(|b| b.is_for(*e))
                 .map(|b| repo_path(&b.name()))
                 .collect();
             format!("{e} has {}", files.join(", "))
@@ -189,7 +237,7 @@ fn expected_overrides(name: &str) -> String {
         None => {
             let engines: Vec<&str> = Engine::ALL.iter().map(|e| e.as_str()).collect();
             format!(
-                "expected templates/<engine>/<file>.j2 with <engine> one of {}",
+                "expected templates/<engine>/<file>.j2 with <engine> one of {}, or {firewall}",
                 engines.join(", ")
             )
         }
