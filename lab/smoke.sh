@@ -9,12 +9,18 @@
 #   LEAVE_UP=1 lab/smoke.sh  keeps the lab running at the end
 #
 # Prints PASS/FAIL per check, timings, and a closing "N passed, M failed" line; exit 1 on failure.
-# Needs root and `lab.sh deps`. Destroys the lab's current state ($LAB_DIR).
+# Needs root and `lab.sh deps`. Destroys the lab's current state ($LAB_DIR); waits for tests that
+# use the lab to finish first.
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")" || exit 1
 LAB=./lab.sh
 export LAB_HOSTS="h1 h2 h3 h4"
 eval "$($LAB env | grep -E '^LAB_(DIR|KEY|KNOWN_HOSTS)=')"
+# hold the lab's lock for the whole run: no test runs meanwhile, and lab.sh knows we hold it
+mkdir -p "$LAB_DIR"
+exec 9>>"$LAB_DIR/lock"
+flock -n 9 || { echo "waiting for the lab: a test is using it"; flock 9; }
+export LAB_LOCK_HELD=1
 H1=10.231.0.11 H2=10.231.0.12 H3=10.231.0.13 H4=10.231.0.14
 PASSED=0 FAILED=0
 T0=$(date +%s.%N)

@@ -8,11 +8,13 @@
 //! ```
 //!
 //! `scripts/test` brings the lab up and runs these tests with `DBFLEET_LAB=1`. Without it they
-//! pass at once, printing "skipped: lab not up". With it, a lab that is not up is a failure.
+//! pass at once, printing "skipped: lab not up". With it, hosts that are down are brought up
+//! (which needs root and `lab/lab.sh deps`), and a lab that cannot be brought up fails the test.
 //!
 //! The system `ssh` client is used here for test assertions only; dbfleet itself talks russh.
-//! A `Lab` holds an exclusive lock on the lab, so tests that use it never overlap, even across
-//! test binaries or with parallel test threads.
+//! A `Lab` holds the lab's lock (`$LAB_DIR/lock`) until it is dropped, so tests never overlap,
+//! even across test binaries, parallel test threads or several people's test runs, and
+//! `lab.sh down`/`destroy` from outside wait for the test to end.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -49,13 +51,14 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// The lab, ready for a test: every host of `LAB_HOSTS` powered on and no partition left
-    /// over from an earlier test. Hosts are *not* reset; call [`Lab::reset_hosts`].
+    /// The lab, ready for a test: every host of `LAB_HOSTS` up (started when it is not) and no
+    /// partition left over from an earlier test. Hosts are *not* reset; call
+    /// [`Lab::reset_hosts`].
     ///
     /// Returns `None` (and prints "skipped: lab not up") when `DBFLEET_LAB` is not `1`.
     ///
     /// # Panics
-    /// When `DBFLEET_LAB=1` but the lab is not up or cannot be made ready.
+    /// When `DBFLEET_LAB=1` but the lab cannot be brought up.
     pub fn get() -> Option<Lab> {
         if std::env::var(ENV_SWITCH).as_deref() != Ok("1") {
             println!("skipped: lab not up ({ENV_SWITCH} is not 1; scripts/test runs the end-to-end tests)");
@@ -77,15 +80,21 @@ impl Lab {
                 ip: field(&format!("LAB_IP_{name}")).parse().expect("host IP"),
             })
             .collect();
-        let lock_path = dir.join("run/e2e.lock");
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap_or_else(
-            |e| {
+        let lock_path = dir.join("lock");
+        let lock = std::fs::create_dir_all(&dir)
+            .and_then(|()| {
+                OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)
+            })
+            .unwrap_or_else(|e| {
                 panic!(
-                    "{ENV_SWITCH}=1 but the lab is not up ({}: {e}); run `lab/lab.sh deps && lab/lab.sh up` as root",
+                    "{ENV_SWITCH}=1 but {} cannot be opened ({e}); the lab needs root",
                     lock_path.display()
                 )
-            },
-        );
+            });
         lock.lock_exclusive().expect("lock the lab");
         let lab = Lab {
             script,
@@ -99,13 +108,11 @@ impl Lab {
         Some(lab)
     }
 
-    /// Powers on the hosts an earlier test left off and heals its partitions.
+    /// Starts the hosts that are down (an earlier test powered them off, or the whole lab is
+    /// down) and heals partitions.
     fn make_ready(&self) {
         let status = self.lab_sh_output(&["status"]);
         let text = String::from_utf8_lossy(&status.stdout);
-        if text.contains("bridge dblab0: absent") {
-            panic!("{ENV_SWITCH}=1 but the lab is not up; run `lab/lab.sh up` as root\n{text}");
-        }
         let off: Vec<&str> = text
             .lines()
             .filter_map(|l| {
@@ -275,6 +282,7 @@ impl Lab {
             .args(args)
             .env("LAB_DIR", &self.dir)
             .env("LAB_HOSTS", self.names().join(" "))
+            .env("LAB_LOCK_HELD", "1") // this process holds it
             .stdin(Stdio::null())
             .output()
             .expect("run lab/lab.sh")
