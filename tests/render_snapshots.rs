@@ -69,7 +69,7 @@ fn every_engine_topology_and_node() {
                 _ => nodes.iter().collect(),
             };
             for node in picked {
-                let files = renderer.render_node(&cluster, node).unwrap();
+                let files = renderer.render_all(&cluster, node, 22).unwrap();
                 let name = format!(
                     "{engine}-{}-{}-{}",
                     topology.as_str(),

@@ -3,8 +3,12 @@
 //! Per cluster, under the cluster's lock: allocate node numbers (recorded
 //! before any host is touched, so a number is never handed out twice),
 //! observe every node, plan against what is really there, then
+//! 0. load the changed firewalls of existing nodes (and reload those a
+//!    reboot dropped), so that a new node's address is let in before it
+//!    connects; the engine is not touched,
 //! 1. build the first node (initialise, configure, start, create users),
-//! 2. seed every other new node from the primary and start replication,
+//! 2. seed every other new node from the primary and start replication
+//!    (a new node loads its firewall before its engine starts),
 //! 3. roll configuration changes: replicas one at a time, each healthy
 //!    before the next, the primary last; live where the engine allows, by a
 //!    restart otherwise; a change the engine rejects is rolled back on that
@@ -16,6 +20,7 @@
 //! plans from what it observes.
 
 mod configure;
+mod firewall;
 mod node;
 mod progress;
 
@@ -88,6 +93,8 @@ pub struct ClusterReport {
     pub restarted: Vec<String>,
     pub started: Vec<String>,
     pub replication_started: Vec<String>,
+    /// Nodes whose firewall was loaded.
+    pub firewalls_loaded: Vec<String>,
 }
 
 impl ClusterReport {
@@ -97,6 +104,7 @@ impl ClusterReport {
             || !self.restarted.is_empty()
             || !self.started.is_empty()
             || !self.replication_started.is_empty()
+            || !self.firewalls_loaded.is_empty()
     }
 }
 
@@ -163,7 +171,7 @@ impl Apply<'_> {
             });
         }
         let before = observe::to_before(&state, &observed);
-        let plan = plan::plan_cluster(c, self.renderer, Some(&before))?;
+        let plan = plan::plan_cluster(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
         let mut report = ClusterReport {
             name: c.name.clone(),
             ..Default::default()
@@ -199,8 +207,10 @@ struct ClusterRun<'a> {
     cluster: &'a Cluster,
     nodes: &'a [NodeLayout],
     secrets: &'a Secrets,
-    /// Node name -> rendered files.
+    /// Node name -> rendered engine files.
     files: BTreeMap<String, Vec<RenderedFile>>,
+    /// Node name -> rendered firewall file.
+    firewalls: BTreeMap<String, RenderedFile>,
     /// Node name -> observed files (path -> content).
     current: BTreeMap<String, BTreeMap<String, String>>,
     services: BTreeMap<String, ServiceMode>,
@@ -215,17 +225,21 @@ impl<'a> ClusterRun<'a> {
         observed: &[NodeObservation],
         secrets: &'a Secrets,
     ) -> Result<ClusterRun<'a>, ApplyError> {
-        let mut files = BTreeMap::new();
+        let (mut files, mut firewalls) = (BTreeMap::new(), BTreeMap::new());
+        let ssh_port = apply.fleet().ssh.port;
         for n in nodes {
-            let rendered = apply
+            let render_error = |source| PlanError::Render {
+                cluster: cluster.name.clone(),
+                node: n.name.clone(),
+                source,
+            };
+            let rendered = apply.renderer.render_node(cluster, n).map_err(render_error)?;
+            let firewall = apply
                 .renderer
-                .render_node(cluster, n)
-                .map_err(|source| PlanError::Render {
-                    cluster: cluster.name.clone(),
-                    node: n.name.clone(),
-                    source,
-                })?;
+                .render_firewall(cluster, n, ssh_port)
+                .map_err(render_error)?;
             files.insert(n.name.clone(), rendered);
+            firewalls.insert(n.name.clone(), firewall);
         }
         let current = observed
             .iter()
@@ -252,6 +266,7 @@ impl<'a> ClusterRun<'a> {
             nodes,
             secrets,
             files,
+            firewalls,
             current,
             services,
             running,
@@ -264,7 +279,8 @@ impl<'a> ClusterRun<'a> {
 
     /// Record what a node now holds, with the journal step, and save.
     fn record(&self, state: &mut ClusterState, node: &NodeLayout, step: &str) -> Result<(), ApplyError> {
-        let files = self.files.get(&node.name).cloned().unwrap_or_default();
+        let mut files = self.files.get(&node.name).cloned().unwrap_or_default();
+        files.extend(self.firewalls.get(&node.name).cloned());
         let files = files
             .into_iter()
             .map(|f| {
@@ -302,6 +318,16 @@ impl<'a> ClusterRun<'a> {
         report: &mut ClusterReport,
     ) -> Result<(), ApplyError> {
         let creates: Vec<_> = plan.nodes.iter().filter(|n| n.change == Change::Create).collect();
+        // 0. firewalls of existing nodes, before any new node connects
+        for n in plan.nodes.iter().filter(|n| n.change == Change::Update) {
+            let Some(layout) = self.node(&n.name) else {
+                continue;
+            };
+            if n.steps.contains(&Step::ApplyFirewall) {
+                self.journal(state, &format!("firewall {}", n.name))?;
+                self.firewall(layout, report).await?;
+            }
+        }
         // 1. the first node of a new cluster
         for n in creates.iter().filter(|n| n.steps.contains(&Step::InitDataDir)) {
             let Some(layout) = self.node(&n.name) else {

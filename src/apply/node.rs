@@ -65,8 +65,9 @@ impl<'a> ClusterRun<'a> {
         })
     }
 
-    /// Write every rendered file of a node that differs from what is there.
-    /// Returns how many were written.
+    /// Write every rendered engine file of a node that differs from what is
+    /// there (the firewall file is [`ClusterRun::firewall`]'s). Returns how
+    /// many were written.
     pub(super) async fn write_files(
         &self,
         t: &dyn Transport,
@@ -105,6 +106,7 @@ impl<'a> ClusterRun<'a> {
         self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
             .await?;
         report.files_written += self.write_files(t.as_ref(), node).await?;
+        self.firewall(node, report).await?;
         self.step(node, "initialise data directory", d.init(t.as_ref(), &cx))
             .await?;
         self.step(node, "start", d.start(t.as_ref(), &cx)).await?;
@@ -139,6 +141,7 @@ impl<'a> ClusterRun<'a> {
         self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
             .await?;
         report.files_written += self.write_files(t.as_ref(), node).await?;
+        self.firewall(node, report).await?;
         let what = format!("seed from {from}");
         self.step(node, &what, d.seed(st.as_ref(), &scx, t.as_ref(), &cx))
             .await?;

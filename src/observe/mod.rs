@@ -1,6 +1,7 @@
 //! Observation: what is really on the hosts. Per node: reachable or not,
 //! the engine's own view (installed, initialised, running, version, role,
-//! replication and lag) and the current content of every managed file.
+//! replication and lag), the current content of every managed file, and
+//! whether the cluster's firewall chain is loaded.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -10,9 +11,9 @@ use crate::engine::{self, detect_service_mode, EngineState, NodeCx, Secrets, Ser
 use crate::layout::NodeLayout;
 use crate::model::{Cluster, Fleet};
 use crate::plan::{ClusterBefore, NodeBefore};
-use crate::render::engine_paths;
+use crate::render::{engine_paths, firewall_chain, firewall_path, FIREWALL_TABLE};
 use crate::state::ClusterState;
-use crate::transport::{SshConfig, SshPool, SshTransport, Transport};
+use crate::transport::{Command, SshConfig, SshPool, SshTransport, Transport, TransportError};
 
 /// One node as observed.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +31,10 @@ pub struct NodeObservation {
     /// Managed files: path -> content (None: missing). Not serialised.
     #[serde(skip)]
     pub files: BTreeMap<String, Option<String>>,
+    /// The cluster's firewall chain is not in the host's ruleset. Not
+    /// serialised.
+    #[serde(skip)]
+    pub firewall_missing: bool,
 }
 
 /// Build the SSH pool from fleet.toml's `[ssh]`.
@@ -82,6 +87,7 @@ fn unreachable_obs(n: &NodeLayoutLite, why: String) -> NodeObservation {
         service: None,
         engine: None,
         files: BTreeMap::new(),
+        firewall_missing: false,
     }
 }
 
@@ -127,17 +133,19 @@ pub async fn observe_node(
         Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     }
     let mut files = BTreeMap::new();
-    for f in &paths.config_files {
-        match t.read_file(&f.path).await {
+    let managed = paths.config_files.iter().map(|f| f.path.clone());
+    for path in managed.chain([firewall_path(&cluster.name)]) {
+        match t.read_file(&path).await {
             Ok(content) => {
-                files.insert(
-                    f.path.clone(),
-                    content.map(|b| String::from_utf8_lossy(&b).into_owned()),
-                );
+                files.insert(path, content.map(|b| String::from_utf8_lossy(&b).into_owned()));
             }
             Err(e) => return unreachable_obs(&lite, error_chain(&e)),
         }
     }
+    let firewall_missing = match firewall_loaded(t, &cluster.name).await {
+        Ok(loaded) => !loaded,
+        Err(e) => return unreachable_obs(&lite, error_chain(&e)),
+    };
     NodeObservation {
         name: node.name.clone(),
         number: node.number,
@@ -146,7 +154,17 @@ pub async fn observe_node(
         service: Some(service),
         engine: Some(state),
         files,
+        firewall_missing,
     }
+}
+
+/// Whether the cluster's chain is in the host's nftables ruleset. An `nft`
+/// that fails for any reason (no such chain or table, no nft at all) counts
+/// as not loaded: loading the file again then reports the real problem.
+pub async fn firewall_loaded(t: &dyn Transport, cluster: &str) -> Result<bool, TransportError> {
+    let chain = firewall_chain(cluster);
+    let cmd = Command::new("nft").args(["list", "chain", "inet", FIREWALL_TABLE, chain.as_str()]);
+    Ok(t.run(&cmd).await?.success())
 }
 
 /// The file in a node's data directory naming the cluster that owns the data.
@@ -185,6 +203,7 @@ pub fn to_before(state: &ClusterState, observed: &[NodeObservation]) -> ClusterB
                     .as_ref()
                     .map(|r| (r.source_host.clone(), r.healthy)),
                 unreachable: o.unreachable.clone(),
+                firewall_missing: o.firewall_missing,
             };
             (o.name.clone(), node)
         })

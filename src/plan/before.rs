@@ -20,6 +20,9 @@ pub struct NodeBefore {
     pub replicating_from: Option<(String, bool)>,
     /// Set when the host could not be observed: why.
     pub unreachable: Option<String>,
+    /// The cluster's firewall chain is missing from the host's ruleset (a
+    /// reboot drops rules that were never saved): it must be loaded again.
+    pub firewall_missing: bool,
 }
 
 /// A cluster as it is now.
@@ -52,6 +55,7 @@ impl ClusterBefore {
                         .collect(),
                     replicating_from: None,
                     unreachable: None,
+                    firewall_missing: false,
                 };
                 (name.clone(), node)
             })

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::layout::{layout, node_name, NodeLayout, Role};
 use crate::model::{Cluster, Repo, RequestFile, Topology};
-use crate::render::{RenderError, RenderedFile, Renderer};
+use crate::render::{firewall_path, RenderError, RenderedFile, Renderer};
 use crate::state::{AppliedFile, AppliedNode, ClusterState};
 
 /// Recorded state per cluster name.
@@ -46,9 +46,9 @@ pub struct PlanInput<'a> {
 ///
 /// Errors: a template that fails to render for some node.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
-    let mut clusters = Vec::new();
+    let (mut clusters, ssh) = (Vec::new(), input.repo.fleet.ssh.port);
     for c in &input.repo.clusters {
-        clusters.push(plan_cluster(c, input.renderer, input.before.get(&c.name))?);
+        clusters.push(plan_cluster(c, input.renderer, ssh, input.before.get(&c.name))?);
     }
     for (name, before) in input.before {
         if input.repo.cluster(name).is_none() && !before.state.allocations.live.is_empty() {
@@ -75,7 +75,7 @@ pub fn simulate_applied(repo: &Repo, renderer: &Renderer) -> Result<Recorded, Pl
         let allocations = crate::layout::Allocations::default().extend_with(c);
         let mut applied = BTreeMap::new();
         for node in layout(c, &allocations, None) {
-            let files = render(renderer, c, &node)?;
+            let files = render(renderer, c, &node, repo.fleet.ssh.port)?;
             let files = files
                 .into_iter()
                 .map(|f| {
@@ -114,18 +114,28 @@ pub fn simulate_applied(repo: &Repo, renderer: &Renderer) -> Result<Recorded, Pl
     Ok(out)
 }
 
-fn render(renderer: &Renderer, c: &Cluster, node: &NodeLayout) -> Result<Vec<RenderedFile>, PlanError> {
-    renderer.render_node(c, node).map_err(|source| PlanError::Render {
-        cluster: c.name.clone(),
-        node: node.name.clone(),
-        source,
-    })
+/// Every file dbfleet manages on the node: the engine's, then the firewall.
+fn render(
+    renderer: &Renderer,
+    c: &Cluster,
+    node: &NodeLayout,
+    ssh_port: u16,
+) -> Result<Vec<RenderedFile>, PlanError> {
+    renderer
+        .render_all(c, node, ssh_port)
+        .map_err(|source| PlanError::Render {
+            cluster: c.name.clone(),
+            node: node.name.clone(),
+            source,
+        })
 }
 
 /// Plan one cluster against its before-view (`None`: nothing there yet).
+/// `ssh_port` is the fleet's, which every node's firewall keeps open.
 pub fn plan_cluster(
     c: &Cluster,
     renderer: &Renderer,
+    ssh_port: u16,
     before: Option<&ClusterBefore>,
 ) -> Result<ClusterPlan, PlanError> {
     let empty = ClusterBefore::default();
@@ -135,7 +145,7 @@ pub fn plan_cluster(
     let nodes = layout(c, &alloc, prev.primary.as_deref());
     let mut plans = Vec::new();
     for node in &nodes {
-        let files = render(renderer, c, node)?;
+        let files = render(renderer, c, node, ssh_port)?;
         let now = before.nodes.get(&node.name).filter(|b| b.host == node.host);
         plans.push(plan_node(c, node, &nodes, &files, now, before.observed));
     }
@@ -215,7 +225,12 @@ fn plan_node(
         .iter()
         .map(|f| Step::WriteConfig { path: f.path.clone() })
         .collect();
-    if !steps.is_empty() {
+    // The firewall loads on its own; only engine files make ApplyConfig.
+    let firewall = firewall_path(&c.name);
+    if now.firewall_missing || plan.files.iter().any(|f| f.path == firewall) {
+        steps.push(Step::ApplyFirewall);
+    }
+    if plan.files.iter().any(|f| f.path != firewall) {
         steps.push(Step::ApplyConfig);
     }
     if !now.running {
@@ -272,7 +287,11 @@ fn file_change(f: &RenderedFile, now: Option<&NodeBefore>) -> Option<FileChange>
 
 /// Steps that build a node that does not exist yet.
 fn create_steps(c: &Cluster, node: &NodeLayout, nodes: &[NodeLayout], files: &[RenderedFile]) -> Vec<Step> {
-    let writes = files.iter().map(|f| Step::WriteConfig { path: f.path.clone() });
+    // The firewall is in place before the engine first listens.
+    let writes = files
+        .iter()
+        .map(|f| Step::WriteConfig { path: f.path.clone() })
+        .chain([Step::ApplyFirewall]);
     // Who this node copies its data from: the primary, or in multi-master the
     // lowest-numbered other node; nobody for the first node of the cluster.
     let first = nodes.first().map(|n| n.name.as_str());

@@ -20,6 +20,10 @@ pub enum Step {
     /// Apply changed settings: live where the engine allows (reload, SET
     /// GLOBAL, CONFIG SET), by a rolling restart otherwise.
     ApplyConfig,
+    /// Load the node's firewall file (`nft -f`): after it changed, or when
+    /// the cluster's chain is missing from the host's ruleset. Never touches
+    /// the engine.
+    ApplyFirewall,
 }
 
 impl fmt::Display for Step {
@@ -32,6 +36,7 @@ impl fmt::Display for Step {
             Step::SeedFromPrimary { from } => write!(f, "seed data from {from}"),
             Step::StartReplication { from } => write!(f, "replicate from {from}"),
             Step::ApplyConfig => write!(f, "apply settings (live where possible, else rolling restart)"),
+            Step::ApplyFirewall => write!(f, "load the firewall rules (nft -f)"),
         }
     }
 }
