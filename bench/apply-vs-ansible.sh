@@ -1,0 +1,605 @@
+#!/usr/bin/env bash
+# dbfleet apply vs Ansible: the same change on the same three lab hosts.
+#
+#   bench/apply-vs-ansible.sh [--runs N] [--no-build] [--no-cold] [--no-profile]
+#                             [--keep] [--lock-wait SECONDS] [--out DIR]
+#
+# Run from the repository root, as root, with the lab up (lab/lab.sh up).
+# THE BENCHMARK OWNS THE LAB WHILE IT RUNS: it takes the lab's end-to-end
+# lock ($LAB_DIR/run/e2e.lock, so `cargo test` e2e runs wait for it and it
+# waits for them), then on h1..h3 stops every mariadbd and redis-server,
+# empties /var/lib/mysql and /var/lib/redis, and removes /etc/mysql/my.cnf
+# and /etc/redis/redis.conf (and dbfleet's secrets/rollback files), so that
+# dbfleet builds both clusters fresh. At the end it does the same again and
+# puts Debian's my.cnf link and redis.conf back (--keep leaves the clusters
+# running instead). Nothing else on the hosts is touched.
+#
+# The change, done by both tools on h1..h3: render a redis.conf (Redis 7.0
+# primary + 2 replicas) and a my.cnf (MariaDB 10.11 primary + 2 replicas) on
+# every host from templates, and apply one changed parameter live
+# (maxmemory 64mb <-> 128mb, max_connections 200 <-> 300), no restarts.
+#   dbfleet: two repositories in $OUT (a host belongs to one cluster in a
+#     dbfleet repository, so the Redis cluster and the MariaDB cluster on the
+#     same hosts are two repositories), applied one after the other:
+#     `dbfleet --state-dir S1 apply --yes R1 && dbfleet --state-dir S2 apply --yes R2`
+#   Ansible: ansible-core from PyPI in a venv ($OUT/../ansible-venv),
+#     bench/ansible/playbook.yml (two template tasks, a live handler each),
+#     bench/ansible/ansible.cfg (ssh with ControlPersist and pipelining,
+#     forks 10, no fact gathering), the inventory from bench/ansible/inventory.py.
+#     "Ansible" keeps its ControlPersist masters between runs (a user's
+#     runs); "Ansible, cold SSH" closes them before each run (a fresh CI job).
+#
+# Measured (wall time of the whole command, median of N runs, default 7, at
+# least 5), the tools interleaved run by run in alternating order:
+#   no-op: everything converged, each tool finds nothing to do;
+#   change: each run flips both parameters to the other value, so every run
+#     really changes both files on all three hosts and applies them live.
+# After every run the hosts are checked: the values live (CONFIG GET,
+# SELECT @@GLOBAL) and in the files, no engine restarted (same pid and
+# start time), and for no-op runs both files untouched (inode, mtime, ctime).
+# Ansible's templates must render dbfleet's files byte for byte: an
+# `ansible-playbook --check --diff` right after dbfleet built the clusters
+# must report nothing to change, or the script stops.
+#
+# Then, unless --no-profile, one traced run of each dbfleet scenario
+# (DBFLEET_LOG=dbfleet=trace: SSH connects, every remote command, steps) and
+# of each Ansible scenario (-vvv: every ssh/sftp it runs), summarised.
+# The report (markdown) goes to stdout and $OUT/report.md; logs to $OUT/logs.
+set -euo pipefail
+
+RUNS=7
+BUILD=1
+COLD=1
+PROFILE=1
+KEEP=0
+LOCK_WAIT=1800
+OUT=bench/out/apply-vs-ansible
+HOSTS=(h1 h2 h3)
+CMDLINE=$(printf '%q ' "$0" "$@"); CMDLINE=${CMDLINE% }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --runs) RUNS=$2; shift 2 ;;
+        --no-build) BUILD=0; shift ;;
+        --no-cold) COLD=0; shift ;;
+        --no-profile) PROFILE=0; shift ;;
+        --keep) KEEP=1; shift ;;
+        --lock-wait) LOCK_WAIT=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        -h|--help) sed -n '2,47p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 64 ;;
+    esac
+done
+
+say() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+[ -f Cargo.toml ] && [ -f bench/ansible/playbook.yml ] || die "run from the repository root"
+[ "$(id -u)" = 0 ] || die "run as root (the lab needs it)"
+[[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge 5 ] || die "--runs must be 5 or more"
+for tool in python3 git ssh flock; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+
+ROOT=$PWD
+ANSIBLE_DIR=$ROOT/bench/ansible
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+VENV=$(dirname "$OUT")/ansible-venv
+LOGS=$OUT/logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+# ---------------------------------------------------------------- the lab
+LAB_ENV=$(lab/lab.sh env) || die "lab/lab.sh env failed"
+eval "$(grep -E '^LAB_[A-Za-z0-9_]+=' <<<"$LAB_ENV")"
+: "${LAB_DIR:?}" "${LAB_KEY:?}" "${LAB_KNOWN_HOSTS:?}"
+declare -A IP
+for h in "${HOSTS[@]}"; do
+    var=LAB_IP_$h
+    IP[$h]=${!var:?no IP for $h in lab.sh env}
+done
+
+# One user of the lab at a time: the e2e tests' lock (tests/common/lab.rs).
+[ -d "$LAB_DIR/run" ] || die "the lab is not up: run lab/lab.sh up"
+exec 9>>"$LAB_DIR/run/e2e.lock"
+say "waiting for the lab lock $LAB_DIR/run/e2e.lock (at most ${LOCK_WAIT}s)"
+flock -w "$LOCK_WAIT" 9 || die "the lab stayed locked for ${LOCK_WAIT}s (end-to-end tests running?)"
+say "lab locked: the benchmark owns ${HOSTS[*]} until it ends"
+
+status=$(lab/lab.sh status 2>&1 || true)
+grep -q 'bridge dblab0: UP' <<<"$status" || die "the lab is not up: run lab/lab.sh up"
+off=()
+for h in "${HOSTS[@]}"; do
+    grep -qE "^$h .*ssh=open$" <<<"$status" || off+=("$h")
+done
+if [ ${#off[@]} -gt 0 ]; then
+    say "powering on ${off[*]}"
+    lab/lab.sh up "${off[@]}" >&2
+fi
+grep -q 'partitions: none' <<<"$status" || lab/lab.sh heal >&2
+
+# System ssh for resets and checks (never measured), its own masters.
+CHECK_CP=$OUT/check-cp
+ANSIBLE_CP=$OUT/ansible-cp
+mkdir -p "$CHECK_CP" "$ANSIBLE_CP"
+close_masters() { # DIR
+    local s
+    for s in "$1"/*; do
+        [ -S "$s" ] || continue
+        ssh -o ControlPath="$s" -O exit dummy >/dev/null 2>&1 || true
+    done
+}
+TOUCHED=0   # 1 once the hosts were reset: on a failure they are reset again
+on_exit() {
+    local rc=$?
+    trap - EXIT
+    if [ "$TOUCHED" = 1 ] && [ "$KEEP" = 0 ]; then
+        say "stopped early (exit $rc): resetting MariaDB and Redis on ${HOSTS[*]} (--keep leaves them for a look)"
+        for h in "${HOSTS[@]}"; do hssh "$h" "$RESET_SH" >&2 || true; done
+        restore_defaults
+    fi
+    close_masters "$CHECK_CP"
+    close_masters "$ANSIBLE_CP"
+    exit "$rc"
+}
+trap on_exit EXIT
+
+hssh() { # HOST CMD...
+    local h=$1; shift
+    ssh -i "$LAB_KEY" -o UserKnownHostsFile="$LAB_KNOWN_HOSTS" -o StrictHostKeyChecking=yes \
+        -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR \
+        -o ControlMaster=auto -o ControlPersist=600 -o ControlPath="$CHECK_CP/%C" \
+        "root@${IP[$h]}" "$@"
+}
+
+# Stops MariaDB and Redis (only them), empties their data directories and
+# removes the files dbfleet manages, so dbfleet builds everything fresh.
+# shellcheck disable=SC2016 # expanded on the host
+RESET_SH='
+mariadb-admin shutdown >/dev/null 2>&1
+pkill -x redis-server
+i=0
+while pgrep -x "mariadbd|mysqld_safe|redis-server" >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
+pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd; pkill -KILL -x redis-server
+sleep 0.2
+find /var/lib/mysql /var/lib/redis -mindepth 1 -delete
+rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev \
+      /etc/redis/redis.conf /etc/redis/redis.conf.dbfleet-prev \
+      /etc/redis/dbfleet-secrets.conf /etc/redis/dbfleet-secrets.conf.dbfleet-prev \
+      /var/log/mysql/error.log /var/log/redis/redis-server.log \
+      /run/mysqld/mysqld.pid /run/mysqld/mysqld.sock /run/redis/redis-server.pid /run/redis/redis-server.sock
+n=$(ss -Hltn "( sport = :3306 or sport = :6379 )" | wc -l)
+[ "$n" = 0 ] || { echo "something still listens on 3306 or 6379:"; ss -Hltnp "( sport = :3306 or sport = :6379 )"; exit 1; }
+'
+reset_hosts() {
+    local h
+    for h in "${HOSTS[@]}"; do
+        hssh "$h" "$RESET_SH" >&2 || die "$h: reset failed"
+    done
+}
+
+# Back to the package defaults for the two files (the lab's seed).
+restore_defaults() {
+    local h
+    for h in "${HOSTS[@]}"; do
+        hssh "$h" 'if [ -e /etc/alternatives/my.cnf ]; then ln -sfn /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi
+                   install -o redis -g redis -m 0640 /dev/stdin /etc/redis/redis.conf' </etc/redis/redis.conf \
+            || say "WARNING: $h: could not restore my.cnf / redis.conf"
+    done
+}
+
+# ---------------------------------------------------------------- tools
+if [ -n "${DBFLEET_BIN:-}" ]; then
+    BIN=$DBFLEET_BIN
+else
+    BIN=$ROOT/target/release/dbfleet
+    if [ "$BUILD" = 1 ]; then
+        say "building: cargo build --release --bin dbfleet"
+        cargo build --release --bin dbfleet >&2
+    fi
+fi
+[ -x "$BIN" ] || die "no binary at $BIN"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+if [ ! -x "$VENV/bin/ansible-playbook" ]; then
+    say "installing ansible-core from PyPI into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q "${ANSIBLE_CORE_SPEC:-ansible-core}" >&2
+fi
+PLAYBOOK=("$VENV/bin/ansible-playbook")
+export ANSIBLE_CONFIG=$ANSIBLE_DIR/ansible.cfg
+export ANSIBLE_SSH_CONTROL_PATH_DIR=$ANSIBLE_CP
+export ANSIBLE_NOCOLOR=1 NO_COLOR=1
+"${PLAYBOOK[@]}" --syntax-check -i localhost, "$ANSIBLE_DIR/playbook.yml" >/dev/null \
+    || die "ansible-playbook --syntax-check failed"
+
+DBFLEET_VERSION=$("$BIN" --version)
+ANSIBLE_VERSION=$("$VENV/bin/ansible-playbook" --version | head -n1)
+ANSIBLE_JINJA=$("$VENV/bin/python" -c 'import jinja2; print(jinja2.__version__)')
+ANSIBLE_PYTHON=$("$VENV/bin/python" -c 'import platform; print(platform.python_version())')
+SSH_VERSION=$(ssh -V 2>&1)
+REDIS_VERSION=$(hssh h1 'redis-server --version' | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+MARIADB_VERSION=$(hssh h1 'mariadbd --version' | sed -n 's/.*Ver \([^ ]*\).*/\1/p')
+HEAD=$(git rev-parse --short HEAD)
+DIRTY=$(git status --porcelain -- src templates Cargo.toml Cargo.lock | wc -l)
+
+# ---------------------------------------------------------------- repositories
+# The two parameters' two values: dbfleet's settings, Ansible's variables,
+# and what CONFIG GET / SELECT @@ return.
+MAXMEMORY=(64mb 128mb)
+MAXMEMORY_BYTES=(67108864 134217728)
+MAXCONN=(200 300)
+
+R_REDIS=$OUT/repo-redis; S_REDIS=$OUT/state-redis
+R_MARIA=$OUT/repo-maria; S_MARIA=$OUT/state-maria
+rm -rf "$R_REDIS" "$R_MARIA" "$S_REDIS" "$S_MARIA"
+
+fleet_toml() {
+    cat <<EOF
+[ssh]
+user = "root"
+identity = "$LAB_KEY"
+known_hosts = "$LAB_KNOWN_HOSTS"
+connect_timeout = "5s"
+
+[hosts]
+service_manager = "direct"
+EOF
+}
+nodes_toml() {
+    local h
+    for h in "${HOSTS[@]}"; do printf '\n[[nodes]]\nhost = "%s"\n' "${IP[$h]}"; done
+}
+redis_toml() { # VALUE-INDEX
+    printf 'name = "bench-redis"\nengine = "redis"\nversion = "7.0"\ntopology = "primary-replica"\n\n[settings]\nmaxmemory = "%s"\n' \
+        "${MAXMEMORY[$1]}"
+    nodes_toml
+}
+maria_toml() { # VALUE-INDEX
+    printf 'name = "bench-maria"\nengine = "mariadb"\nversion = "10.11"\ntopology = "primary-replica"\n\n[settings]\nmax_connections = %s\n' \
+        "${MAXCONN[$1]}"
+    nodes_toml
+}
+git_in() { git -C "$1" -c user.name=bench -c user.email=bench@example.invalid -c commit.gpgsign=false "${@:2}"; }
+new_repo() { # DIR
+    mkdir -p "$1/clusters"
+    git_in "$1" init -q -b main
+    fleet_toml >"$1/fleet.toml"
+}
+# Commit value index V in both repositories (not measured: the change a
+# user pushes). Ansible's counterpart is vars.yml.
+set_desired() { # V
+    redis_toml "$1" >"$R_REDIS/clusters/bench-redis.toml"
+    maria_toml "$1" >"$R_MARIA/clusters/bench-maria.toml"
+    local r
+    for r in "$R_REDIS" "$R_MARIA"; do
+        git_in "$r" add fleet.toml clusters
+        git_in "$r" diff --cached --quiet || git_in "$r" commit -q -m "maxmemory ${MAXMEMORY[$1]}, max_connections ${MAXCONN[$1]}"
+    done
+    printf 'redis_maxmemory: "%s"\nmariadb_max_connections: %s\n' "${MAXMEMORY[$1]}" "${MAXCONN[$1]}" >"$OUT/vars.yml"
+}
+new_repo "$R_REDIS"
+new_repo "$R_MARIA"
+
+# ---------------------------------------------------------------- the runs
+DBFLEET_CMD="$BIN --state-dir $S_REDIS apply --yes $R_REDIS && $BIN --state-dir $S_MARIA apply --yes $R_MARIA"
+ANSIBLE_CMD="ansible-playbook -i $OUT/inventory.json bench/ansible/playbook.yml -e @$OUT/vars.yml"
+
+ELAPSED=
+# run_tool TOOL LOG: runs one tool once, sets ELAPSED (seconds) and returns
+# its exit status. TOOL: dbfleet | ansible | ansible-cold.
+run_tool() {
+    local tool=$1 log=$2 t0 t1 rc=0
+    case $tool in
+        dbfleet)
+            t0=$(date +%s%N)
+            { "$BIN" --state-dir "$S_REDIS" apply --yes "$R_REDIS" \
+                && "$BIN" --state-dir "$S_MARIA" apply --yes "$R_MARIA"; } >"$log" 2>&1 || rc=$?
+            t1=$(date +%s%N) ;;
+        ansible|ansible-cold)
+            [ "$tool" = ansible ] || close_masters "$ANSIBLE_CP"
+            t0=$(date +%s%N)
+            ( cd "$ANSIBLE_DIR" && "${PLAYBOOK[@]}" -i "$OUT/inventory.json" playbook.yml -e "@$OUT/vars.yml" ) \
+                >"$log" 2>&1 || rc=$?
+            t1=$(date +%s%N) ;;
+        *) die "internal: tool $tool" ;;
+    esac
+    ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    return "$rc"
+}
+
+# snapshot: one line per host, "host redis-pid:start maria-pid:start
+# maxmemory max_connections file-maxmemory file-max_connections stamps".
+REDIS_PW=
+snapshot() {
+    local h pw
+    pw=$(printf '%q' "$REDIS_PW")
+    for h in "${HOSTS[@]}"; do
+        hssh "$h" "rp=\$(cat /run/redis/redis-server.pid); mp=\$(cat /run/mysqld/mysqld.pid)
+            rs=\$(awk '{print \$22}' /proc/\$rp/stat); ms=\$(awk '{print \$22}' /proc/\$mp/stat)
+            mm=\$(REDISCLI_AUTH=$pw redis-cli -s /run/redis/redis-server.sock CONFIG GET maxmemory | sed -n 2p)
+            mc=\$(mariadb -N -B -e 'SELECT @@GLOBAL.max_connections')
+            fm=\$(awk '\$1 == \"maxmemory\" {print \$2}' /etc/redis/redis.conf)
+            fc=\$(awk -F' = ' '\$1 == \"max_connections\" {print \$2}' /etc/mysql/my.cnf)
+            st=\$(stat -c %i.%Y.%Z /etc/redis/redis.conf /etc/mysql/my.cnf | paste -sd, -)
+            echo \"$h \$rp:\$rs \$mp:\$ms \$mm \$mc \$fm \$fc \$st\"" >"$OUT/snap.$h" 2>&1 &
+    done
+    wait
+    for h in "${HOSTS[@]}"; do cat "$OUT/snap.$h"; done
+}
+
+BASE_PIDS=
+PREV_SNAP=
+# verify WHAT V LOG: the hosts after a run that should leave value set V
+# live and in the files, no engine restarted; WHAT=noop: files untouched too.
+verify() {
+    local what=$1 v=$2 log=$3 snap pids
+    snap=$(snapshot)
+    local want_mm=${MAXMEMORY_BYTES[$v]} want_mc=${MAXCONN[$v]} want_fm=${MAXMEMORY[$v]}
+    local h rpid mpid mm mc fm fc
+    while read -r h rpid mpid mm mc fm fc _; do
+        [ "$mm" = "$want_mm" ] && [ "$mc" = "$want_mc" ] && [ "$fm" = "$want_fm" ] && [ "$fc" = "$want_mc" ] \
+            || die "$h after $log: want maxmemory $want_mm/$want_fm and max_connections $want_mc live and in the files, got: $h $rpid $mpid $mm $mc $fm $fc"
+    done <<<"$snap"
+    pids=$(awk '{print $1, $2, $3}' <<<"$snap")
+    [ "$pids" = "$BASE_PIDS" ] || die "an engine restarted during $log:"$'\n'"before: $BASE_PIDS"$'\n'"now:    $pids"
+    if [ "$what" = noop ] && [ "$snap" != "$PREV_SNAP" ]; then
+        die "a no-op run touched a file ($log):"$'\n'"before: $PREV_SNAP"$'\n'"after:  $snap"
+    fi
+    PREV_SNAP=$snap
+}
+
+# check_output TOOL WHAT LOG: the tool's own account of the run.
+check_output() {
+    local tool=$1 what=$2 log=$3
+    case $tool in
+        dbfleet)
+            if [ "$what" = noop ]; then
+                [ "$(grep -c '^No changes\.' "$log")" = 2 ] || die "dbfleet did not find both clusters unchanged: $log"
+            else
+                for c in bench-redis bench-maria; do
+                    grep -qE "^$c: applied \(0 built, [1-9][0-9]* file\(s\) written, live: \[[^]]+, [^]]+, [^]]+\], restarted: \[\]\)" "$log" \
+                        || die "dbfleet did not apply $c live on 3 nodes: $log"
+                done
+            fi ;;
+        ansible|ansible-cold)
+            local want=0 h line
+            [ "$what" = noop ] || want=4
+            for h in "${HOSTS[@]}"; do
+                line=$(grep -E "^$h +: " "$log") || die "no recap line for $h: $log"
+                grep -qE "ok=[0-9]+ +changed=$want +unreachable=0 +failed=0 " <<<"$line" \
+                    || die "ansible recap for $h, want changed=$want: $line ($log)"
+            done ;;
+    esac
+}
+
+printf 'scenario\ttool\trun\tseconds\n' >"$OUT/raw.tsv"
+CURRENT=0   # the value set live on the hosts
+measure_one() { # SCENARIO TOOL RUN
+    local scenario=$1 tool=$2 i=$3 v log
+    if [ "$scenario" = noop ]; then v=$CURRENT; else v=$((1 - CURRENT)); fi
+    log=$LOGS/$scenario.$tool.$i.log
+    if [ "$tool" = dbfleet ]; then set_desired "$v"; else
+        printf 'redis_maxmemory: "%s"\nmariadb_max_connections: %s\n' "${MAXMEMORY[$v]}" "${MAXCONN[$v]}" >"$OUT/vars.yml"
+    fi
+    run_tool "$tool" "$log" || die "$tool failed ($scenario run $i): see $log"$'\n'"$(tail -n 20 "$log")"
+    check_output "$tool" "$scenario" "$log"
+    verify "$scenario" "$v" "$log"
+    CURRENT=$v
+    printf '%s\t%s\t%s\t%s\n' "$scenario" "$tool" "$i" "$ELAPSED" >>"$OUT/raw.tsv"
+    say "$scenario run $i: $tool ${ELAPSED}s"
+}
+
+TOOLS=(dbfleet ansible)
+[ "$COLD" = 1 ] && TOOLS+=(ansible-cold)
+# Order alternates run by run (dbfleet first, then last), so that dbfleet's
+# own record always matches the hosts before its run: between two dbfleet
+# runs the others flip the value an even number of times.
+order() { # RUN
+    if [ $(($1 % 2)) = 1 ]; then printf '%s\n' "${TOOLS[@]}"; else printf '%s\n' "${TOOLS[@]}" | tac; fi
+}
+
+# ---------------------------------------------------------------- build
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+say "resetting MariaDB and Redis on ${HOSTS[*]}"
+TOUCHED=1
+reset_hosts
+say "dbfleet builds both clusters (not measured)"
+set_desired 0
+t0=$(date +%s)
+run_tool dbfleet "$LOGS/build.log" || die "the first dbfleet apply failed: $LOGS/build.log"$'\n'"$(tail -n 30 "$LOGS/build.log")"
+say "built in $(($(date +%s) - t0))s (dbfleet: ${ELAPSED}s)"
+REDIS_PW=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$S_REDIS/secrets/bench-redis.json")
+
+# Replication up everywhere before measuring (no full sync in the background).
+wait_replication() {
+    local h i ok pw
+    pw=$(printf '%q' "$REDIS_PW")
+    for h in "${HOSTS[@]:1}"; do
+        ok=
+        for ((i = 0; i < 150; i++)); do
+            if [ "$(hssh "$h" "REDISCLI_AUTH=$pw redis-cli -s /run/redis/redis-server.sock INFO replication | tr -d '\r' | grep -c '^master_link_status:up'; \
+                      mariadb -N -B -e \"SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'\"" | paste -sd' ' -)" = "1 ON" ]; then
+                ok=1; break
+            fi
+            sleep 0.2
+        done
+        [ -n "$ok" ] || die "$h: replication did not come up in 30s"
+    done
+}
+wait_replication
+BASE_PIDS=$(snapshot | awk '{print $1, $2, $3}')
+PREV_SNAP=$(snapshot)
+say "engines: $(tr '\n' ';' <<<"$BASE_PIDS")"
+
+python3 "$ANSIBLE_DIR/inventory.py" "$OUT/inventory.json" --key "$LAB_KEY" --known-hosts "$LAB_KNOWN_HOSTS" \
+    --secrets "$S_REDIS/secrets/bench-redis.json" "${HOSTS[0]}=${IP[${HOSTS[0]}]}" \
+    "${HOSTS[1]}=${IP[${HOSTS[1]}]}" "${HOSTS[2]}=${IP[${HOSTS[2]}]}"
+
+# Equal work: Ansible must find dbfleet's files exactly as it would render them.
+say "checking that Ansible renders dbfleet's files byte for byte (--check --diff)"
+( cd "$ANSIBLE_DIR" && "${PLAYBOOK[@]}" -i "$OUT/inventory.json" playbook.yml -e "@$OUT/vars.yml" --check --diff ) \
+    >"$LOGS/check-diff.log" 2>&1 || die "ansible-playbook --check failed: $LOGS/check-diff.log"
+check_output ansible noop "$LOGS/check-diff.log" \
+    || die "Ansible's templates differ from dbfleet's files"
+# Warm-up, not measured: one no-op of each (page cache, Python bytecode).
+for tool in "${TOOLS[@]}"; do
+    run_tool "$tool" "$LOGS/warmup.$tool.log" || die "$tool warm-up failed: $LOGS/warmup.$tool.log"
+    check_output "$tool" noop "$LOGS/warmup.$tool.log"
+    verify noop 0 "$LOGS/warmup.$tool.log"
+done
+
+# ---------------------------------------------------------------- measure
+for scenario in noop change; do
+    say "measuring: $scenario, $RUNS runs of ${TOOLS[*]}"
+    for ((i = 1; i <= RUNS; i++)); do
+        while read -r tool; do measure_one "$scenario" "$tool" "$i"; done < <(order "$i")
+    done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- profile
+PROFILE_MD=
+if [ "$PROFILE" = 1 ]; then
+    say "profiling: one traced run of each dbfleet and Ansible scenario (not measured)"
+    prof() { # SCENARIO TOOL
+        local scenario=$1 tool=$2 v log
+        if [ "$scenario" = noop ]; then v=$CURRENT; else v=$((1 - CURRENT)); fi
+        log=$LOGS/profile.$scenario.$tool.log
+        if [ "$tool" = dbfleet ]; then
+            set_desired "$v"
+            DBFLEET_LOG=dbfleet=trace run_tool dbfleet "$log" || die "traced dbfleet run failed: $log"
+        else
+            printf 'redis_maxmemory: "%s"\nmariadb_max_connections: %s\n' "${MAXMEMORY[$v]}" "${MAXCONN[$v]}" >"$OUT/vars.yml"
+            ANSIBLE_VERBOSITY=3 run_tool ansible "$log" || die "traced ansible run failed: $log"
+        fi
+        verify "$scenario" "$v" "$log"
+        CURRENT=$v
+        printf '%s\t%s\n' "$ELAPSED" "$log"
+    }
+    {
+        prof noop dbfleet; prof noop ansible; prof change dbfleet; prof change ansible
+    } >"$OUT/profile.tsv"
+    PROFILE_MD=$(python3 - "$OUT/profile.tsv" "${IP[h1]}" "${IP[h2]}" "${IP[h3]}" <<'PY'
+import re, sys
+from collections import Counter
+from datetime import datetime
+
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+ips = sys.argv[2:]
+ts_re = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z\s+(\w+)\s+(\S+?):\s+(.*)$")
+
+def stamp(s):
+    return datetime.fromisoformat(s[:26])
+
+print("| traced run | wall s | SSH connections | remote commands (total / per host) | connect s (each) |")
+print("|---|---:|---:|---|---|")
+details = []
+for wall, log in rows:
+    name = log.rsplit("/", 1)[1].removeprefix("profile.").removesuffix(".log")
+    text = open(log, errors="replace").read().splitlines()
+    if name.endswith("dbfleet"):
+        execs = Counter(); connects = []; programs = Counter(); first = last = None
+        steps = []
+        for line in text:
+            m = ts_re.match(line)
+            if not m:
+                continue
+            t = stamp(m.group(1)); first = first or t; last = t
+            msg = m.group(4)
+            host = re.search(r"host=(\S+)", msg)
+            host = host.group(1) if host else "?"
+            if msg.startswith("exec "):
+                execs[host] += 1
+                prog = re.search(r'line=(.*)', msg).group(1).strip('"')
+                words = [w for w in re.split(r"\s+", prog) if w and "=" not in w and w not in ("exec", "timeout", "sh", "-c", "--")]
+                programs[(words[0] if words else "?")[:40]] += 1
+            elif "ssh connected" in msg:
+                e = re.search(r"elapsed=([\d.]+)(ms|µs|s)", msg)
+                if e:
+                    v = float(e.group(1)) / {"ms": 1e3, "µs": 1e6, "s": 1}[e.group(2)]
+                    connects.append(v)
+            elif "step done" in msg:
+                s = re.search(r'step="?([^"]+?)"? seconds=([\d.]+)', msg)
+                n = re.search(r"node=(\S+)", msg)
+                if s:
+                    steps.append(f"{n.group(1) if n else '?'} {s.group(1)} {float(s.group(2)):.2f}s")
+        per_host = " / ".join(str(execs.get(ip, 0)) for ip in ips)
+        print(f"| dbfleet {name.split('.')[0]} (2 applies) | {float(wall):.2f} | {len(connects)} | {sum(execs.values())} ({per_host}) | {', '.join(f'{c:.2f}' for c in connects)} |")
+        details.append((name, programs, steps))
+    else:
+        ssh = sum(1 for l in text if re.search(r"SSH: EXEC ssh ", l))
+        sftp = sum(1 for l in text if re.search(r"SSH: EXEC (sftp|scp) ", l))
+        print(f"| Ansible {name.split('.')[0]} | {float(wall):.2f} | (ControlPersist) | {ssh} ssh + {sftp} sftp invocations | |")
+for name, programs, steps in details:
+    print()
+    print(f"dbfleet {name}: remote commands by program: " + ", ".join(f"{p} x{n}" for p, n in programs.most_common()))
+    if steps:
+        print(f"  steps: " + "; ".join(steps))
+PY
+)
+fi
+
+# ---------------------------------------------------------------- cleanup
+if [ "$KEEP" = 1 ]; then
+    say "--keep: leaving both clusters running on ${HOSTS[*]}"
+else
+    say "resetting MariaDB and Redis on ${HOSTS[*]} and restoring Debian's my.cnf and redis.conf"
+    reset_hosts
+    restore_defaults
+fi
+TOUCHED=0
+
+# ---------------------------------------------------------------- report
+report() {
+    echo "## dbfleet apply vs Ansible, 3 lab hosts"
+    echo
+    echo "- date: $DATE"
+    echo "- command: \`$CMDLINE\`"
+    echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr); load average (1/5/15 min) before $LOAD_BEFORE, after $LOAD_AFTER"
+    echo "- dbfleet: $DBFLEET_VERSION, release build \`$BIN\` of $(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC'); checkout HEAD $HEAD$([ "$DIRTY" = 0 ] || echo " with $DIRTY uncommitted change(s) in src/templates")"
+    echo "- Ansible: $ANSIBLE_VERSION (pip \`ansible-core\`, Python $ANSIBLE_PYTHON, Jinja2 $ANSIBLE_JINJA); $SSH_VERSION"
+    echo "- engines on the hosts: Redis $REDIS_VERSION, MariaDB $MARIADB_VERSION; hosts h1..h3 (${IP[h1]}..${IP[h3]}), h1 primary of both clusters"
+    echo "- dbfleet command: \`$DBFLEET_CMD\`"
+    echo "- Ansible command: \`$ANSIBLE_CMD\` (run in bench/ansible, ANSIBLE_CONFIG=bench/ansible/ansible.cfg); \"cold SSH\" closes its ControlPersist masters first"
+    echo "- $RUNS runs per figure, wall time of the whole command; tools interleaved, order alternating run by run"
+    echo
+    python3 - "$OUT/raw.tsv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+by = {}
+for r in rows:
+    by.setdefault((r["scenario"], r["tool"]), []).append(float(r["seconds"]))
+names = {"dbfleet": "dbfleet (2 applies)", "ansible": "Ansible", "ansible-cold": "Ansible, cold SSH"}
+titles = {"noop": "no-op (converged)", "change": "one parameter per engine changed, live"}
+print("| scenario | tool | median s | min s | max s | Ansible / dbfleet (medians) |")
+print("|---|---|---:|---:|---:|---:|")
+for sc in ("noop", "change"):
+    d = statistics.median(by[(sc, "dbfleet")])
+    for tool in ("dbfleet", "ansible", "ansible-cold"):
+        v = by.get((sc, tool))
+        if not v:
+            continue
+        med = statistics.median(v)
+        ratio = "" if tool == "dbfleet" else f"**{med / d:.1f}x**"
+        print(f"| {titles[sc]} | {names[tool]} | {med:.2f} | {min(v):.2f} | {max(v):.2f} | {ratio} |")
+print()
+for sc in ("noop", "change"):
+    for tool in ("dbfleet", "ansible", "ansible-cold"):
+        v = by.get((sc, tool))
+        if v:
+            print(f"- {sc}, {names[tool]}, each run (s): {', '.join(f'{x:.2f}' for x in v)}")
+print()
+targets = {"noop": 10, "change": 5}
+for sc, want in targets.items():
+    ratio = statistics.median(by[(sc, "ansible")]) / statistics.median(by[(sc, "dbfleet")])
+    print(f"- target {sc}: dbfleet >= {want}x faster than Ansible: {ratio:.1f}x, **{'met' if ratio >= want else 'missed'}**")
+PY
+    if [ -n "$PROFILE_MD" ]; then
+        echo
+        echo "### Traced runs (one each, not measured)"
+        echo
+        echo "$PROFILE_MD"
+    fi
+}
+report | tee "$OUT/report.md"
+say "report: $OUT/report.md, logs: $LOGS"
