@@ -480,16 +480,36 @@ if [ "$PROFILE" = 1 ]; then
         prof noop dbfleet; prof noop ansible; prof change dbfleet; prof change ansible
     } >"$OUT/profile.tsv"
     PROFILE_MD=$(python3 - "$OUT/profile.tsv" "${IP[h1]}" "${IP[h2]}" "${IP[h3]}" <<'PY'
-import re, sys
+import re, shlex, sys
 from collections import Counter
-from datetime import datetime
 
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 ips = sys.argv[2:]
 ts_re = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z\s+(\w+)\s+(\S+?):\s+(.*)$")
 
-def stamp(s):
-    return datetime.fromisoformat(s[:26])
+def program(line):
+    """The program a dbfleet exec line runs, past its wrappers: `exec
+    timeout -k 5s 30s runuser -u U -- env K=V prog args`, `sh -c 'prog ..'`."""
+    try:
+        w = shlex.split(line)
+    except ValueError:
+        w = line.split()
+    if "&&" in w:
+        w = w[w.index("&&") + 1:]
+    while w:
+        if w[0] in ("exec", "env", "--"):
+            w = w[1:]
+        elif w[0] == "timeout":
+            w = w[4:] if len(w) > 3 and w[1] == "-k" else w[2:]
+        elif w[0] == "runuser":
+            w = w[w.index("--") + 1:] if "--" in w else w[3:]
+        elif "=" in w[0] and not w[0].startswith("-"):
+            w = w[1:]
+        elif w[0] in ("sh", "bash", "/bin/sh") and len(w) > 2 and w[1] == "-c":
+            w = w[2].split()
+        else:
+            break
+    return (w[0] if w else "?")[:40]
 
 print("| traced run | wall s | SSH connections | remote commands (total / per host) | connect s (each) |")
 print("|---|---:|---:|---|---|")
@@ -498,21 +518,18 @@ for wall, log in rows:
     name = log.rsplit("/", 1)[1].removeprefix("profile.").removesuffix(".log")
     text = open(log, errors="replace").read().splitlines()
     if name.endswith("dbfleet"):
-        execs = Counter(); connects = []; programs = Counter(); first = last = None
+        execs = Counter(); connects = []; programs = Counter()
         steps = []
         for line in text:
             m = ts_re.match(line)
             if not m:
                 continue
-            t = stamp(m.group(1)); first = first or t; last = t
             msg = m.group(4)
             host = re.search(r"host=(\S+)", msg)
             host = host.group(1) if host else "?"
             if msg.startswith("exec "):
                 execs[host] += 1
-                prog = re.search(r'line=(.*)', msg).group(1).strip('"')
-                words = [w for w in re.split(r"\s+", prog) if w and "=" not in w and w not in ("exec", "timeout", "sh", "-c", "--")]
-                programs[(words[0] if words else "?")[:40]] += 1
+                programs[program(re.search(r"line=(.*)", msg).group(1))] += 1
             elif "ssh connected" in msg:
                 e = re.search(r"elapsed=([\d.]+)(ms|µs|s)", msg)
                 if e:
@@ -522,7 +539,7 @@ for wall, log in rows:
                 s = re.search(r'step="?([^"]+?)"? seconds=([\d.]+)', msg)
                 n = re.search(r"node=(\S+)", msg)
                 if s:
-                    steps.append(f"{n.group(1) if n else '?'} {s.group(1)} {float(s.group(2)):.2f}s")
+                    steps.append(f"{n.group(1).strip(chr(34)) if n else '?'} {s.group(1)} {float(s.group(2)):.2f}s")
         per_host = " / ".join(str(execs.get(ip, 0)) for ip in ips)
         print(f"| dbfleet {name.split('.')[0]} (2 applies) | {float(wall):.2f} | {len(connects)} | {sum(execs.values())} ({per_host}) | {', '.join(f'{c:.2f}' for c in connects)} |")
         details.append((name, programs, steps))
