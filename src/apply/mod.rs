@@ -7,12 +7,16 @@
 //!    reboot dropped), so that a new node's address is let in before it
 //!    connects; the engine is not touched,
 //! 1. build the first node (initialise, configure, start, create users),
-//! 2. seed every other new node from the primary and start replication
-//!    (a new node loads its firewall before its engine starts),
-//! 3. roll configuration changes: replicas one at a time, each healthy
-//!    before the next, the primary last; live where the engine allows, by a
-//!    restart otherwise; a change the engine rejects is rolled back on that
-//!    node and stops the roll,
+//! 2. roll configuration changes of existing nodes: replicas one at a time,
+//!    each healthy before the next, the primary last; live where the engine
+//!    allows, by a restart otherwise; a change the engine rejects is rolled
+//!    back on that node and stops the roll. This comes before seeding: a
+//!    new node's source must let it in first (pg_hba.conf),
+//! 3. seed every other new node from the primary and start replication
+//!    (a new node loads its firewall before its engine starts); a source
+//!    that ran before this apply first re-creates the users, so that the
+//!    new nodes have replication access (MariaDB grants by address,
+//!    PostgreSQL slots) and nodes orphaned by the file keep theirs,
 //! 4. start stopped engines and repair replication.
 //!
 //! The state is saved after every node, with a journal entry naming the
@@ -29,7 +33,7 @@ pub use progress::Progress;
 use std::collections::BTreeMap;
 
 use crate::engine::{DriverError, Secrets, ServiceMode};
-use crate::layout::{layout, NodeLayout, Role};
+use crate::layout::{layout, node_name, NodeLayout, PeerRef, Role};
 use crate::model::{Cluster, Fleet, Repo, Topology};
 use crate::observe::{self, NodeObservation};
 use crate::plan::{self, Change, ClusterPlan, PlanError, Step};
@@ -337,22 +341,9 @@ impl<'a> ClusterRun<'a> {
             self.build_first(layout, report).await?;
             self.record(state, layout, &format!("built {}", n.name))?;
         }
-        // 2. every other new node, seeded from its source
-        for n in creates.iter().filter(|n| !n.steps.contains(&Step::InitDataDir)) {
-            let Some(layout) = self.node(&n.name) else {
-                continue;
-            };
-            let Some(from) = n.steps.iter().find_map(|s| match s {
-                Step::SeedFromPrimary { from } => Some(from.clone()),
-                _ => None,
-            }) else {
-                continue;
-            };
-            self.journal(state, &format!("seed {} from {from}", n.name))?;
-            self.build_replica(layout, &from, report).await?;
-            self.record(state, layout, &format!("seeded {}", n.name))?;
-        }
-        // 3. configuration changes: replicas first, one at a time; primaries last
+        // 2. configuration changes of existing nodes: replicas first, one at a
+        //    time; primaries last. Before any new node is seeded: its source
+        //    must let it in first (pg_hba.conf).
         let mut updates: Vec<_> = plan
             .nodes
             .iter()
@@ -366,6 +357,38 @@ impl<'a> ClusterRun<'a> {
             self.journal(state, &format!("configure {}", n.name))?;
             self.configure(layout, report).await?;
             self.record(state, layout, &format!("configured {}", n.name))?;
+        }
+        // 3. every other new node, seeded from its source. A source that was
+        //    running before this apply first grants the new nodes access
+        //    (replication users and slots), orphans keeping theirs.
+        let seeds: Vec<_> = creates
+            .iter()
+            .filter(|n| !n.steps.contains(&Step::InitDataDir))
+            .filter_map(|n| {
+                let from = n.steps.iter().find_map(|s| match s {
+                    Step::SeedFromPrimary { from } => Some(from.clone()),
+                    _ => None,
+                })?;
+                Some((self.node(&n.name)?, from))
+            })
+            .collect();
+        let mut granted: Vec<&str> = Vec::new();
+        for (_, from) in &seeds {
+            if granted.contains(&from.as_str()) || report.nodes_built.contains(from) {
+                continue;
+            }
+            granted.push(from);
+            let Some(source) = self.node(from) else {
+                continue;
+            };
+            self.journal(state, &format!("grant the new nodes access on {from}"))?;
+            self.grant(source, &orphans(state, self.cluster, self.nodes))
+                .await?;
+        }
+        for (layout, from) in seeds {
+            self.journal(state, &format!("seed {} from {from}", layout.name))?;
+            self.build_replica(layout, &from, report).await?;
+            self.record(state, layout, &format!("seeded {}", layout.name))?;
         }
         // 4. repairs: stopped engines, broken replication
         let mut repairs: Vec<_> = plan.nodes.iter().filter(|n| n.change == Change::Update).collect();
@@ -393,4 +416,20 @@ impl<'a> ClusterRun<'a> {
         }
         Ok(())
     }
+}
+
+/// Nodes still allocated to the cluster but no longer in its file: kept
+/// until a remove-node request removes them.
+fn orphans(state: &ClusterState, cluster: &Cluster, nodes: &[NodeLayout]) -> Vec<PeerRef> {
+    state
+        .allocations
+        .live
+        .iter()
+        .filter(|(host, _)| !nodes.iter().any(|n| &n.host == *host))
+        .map(|(host, number)| PeerRef {
+            name: node_name(&cluster.name, *number),
+            number: *number,
+            host: host.clone(),
+        })
+        .collect()
 }

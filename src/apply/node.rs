@@ -161,6 +161,25 @@ impl<'a> ClusterRun<'a> {
         Ok(())
     }
 
+    /// On a running node of an existing cluster that new nodes will be
+    /// seeded from: create the users again, so that the new nodes may
+    /// replicate from it (replication grants by address, slots). Orphans
+    /// (still allocated, gone from the file) count as peers: they keep
+    /// their access until a remove-node request removes them.
+    pub(super) async fn grant(&self, node: &NodeLayout, orphans: &[PeerRef]) -> Result<(), ApplyError> {
+        let mut with_orphans = node.clone();
+        with_orphans.peers.extend(orphans.iter().cloned());
+        with_orphans.peers.sort_by_key(|p| p.number);
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(&with_orphans, &paths);
+        self.step(
+            node,
+            "create users for the new nodes",
+            self.driver().create_users(t.as_ref(), &cx),
+        )
+        .await
+    }
+
     /// Record in the node's data directory that its data belongs to this
     /// cluster, so that no other cluster (or state directory) takes it over.
     async fn claim(
