@@ -122,6 +122,23 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
         }
     }
 
+    if !c.allowed_ips.is_empty() {
+        for (i, node) in c.nodes.iter().enumerate() {
+            if addr::valid_host(&node.host) && node.host.parse::<std::net::IpAddr>().is_err() {
+                out.push(
+                    err(
+                        &format!("/nodes/{i}/host"),
+                        format!(
+                            "`{}` is a host name, but allowed_ips needs the nodes' addresses",
+                            node.host
+                        ),
+                        "not an IP address",
+                    )
+                    .help("the firewall lets cluster peers in by address: write the node's IP address"),
+                );
+            }
+        }
+    }
     for (i, entry) in c.allowed_ips.iter().enumerate() {
         if addr::parse_allowed(entry).is_none() {
             out.push(
