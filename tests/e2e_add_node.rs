@@ -198,7 +198,7 @@ impl Engine {
             Kind::Mariadb => format!(
                 "CREATE DATABASE IF NOT EXISTS e2e; \
                  CREATE TABLE IF NOT EXISTS e2e.t (id INT PRIMARY KEY, note VARCHAR(40)); \
-                 INSERT INTO e2e.t SELECT seq, CONCAT('row ', seq) FROM seq_{from}_to_{to};"
+                 INSERT INTO e2e.t SELECT seq, CONCAT('row ', seq) FROM e2e.seq_{from}_to_{to};"
             ),
             Kind::Postgresql => format!(
                 "CREATE TABLE IF NOT EXISTS e2e (id int PRIMARY KEY, note text); \
@@ -250,7 +250,7 @@ impl Engine {
                     "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'",
                     "ON",
                 );
-                let status = self.query(lab, host, pw, "SHOW SLAVE STATUS\\G");
+                let status = lab.ssh_ok(host, "mariadb --vertical -e 'SHOW SLAVE STATUS'");
                 assert!(status.contains(&format!("Master_Host: {h1}")), "{host}: {status}");
                 assert_eq!(self.query(lab, host, pw, "SELECT @@read_only"), "1", "{host}");
             }
@@ -282,6 +282,19 @@ impl Engine {
             Kind::Valkey => "INFO replication | tr -d '\\r' | grep -E '^slave[0-9]+:' | cut -d, -f1,3 | sort".to_string(),
         };
         self.query(lab, "h1", pw, &q)
+    }
+
+    /// Who may replicate from h1: the replication user's hosts (MariaDB),
+    /// the replication slots (PostgreSQL); Valkey has one password for all.
+    fn replication_access(&self, lab: &Lab, pw: &str) -> String {
+        let q = match self.kind {
+            Kind::Mariadb => {
+                "SELECT GROUP_CONCAT(Host ORDER BY INET_ATON(Host)) FROM mysql.user WHERE User = 'dbfleet_repl'"
+            }
+            Kind::Postgresql => "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots",
+            Kind::Valkey => return String::new(),
+        };
+        self.query(lab, "h1", pw, q)
     }
 
     /// Evidence on the new node that its data came from a physical copy
@@ -498,11 +511,22 @@ fn add_a_fourth_node(e: &Engine) {
         h3_conf,
         "h3's config was touched"
     );
+    // Left alone, the orphan still follows the primary, and keeps its
+    // replication access there (grant, slot) until it is removed.
+    e.wait_for(&lab, "h3", &pw, e.digest_query(), &after);
+    let access = e.replication_access(&lab, &pw);
     println!(
-        "h1 serves replicas: {}; h3 now holds {}",
-        e.replicas_of_h1(&lab, &pw),
-        e.query(&lab, "h3", &pw, e.digest_query())
+        "h1 serves replicas: {}; replication access on h1: {access}",
+        e.replicas_of_h1(&lab, &pw)
     );
+    match e.kind {
+        Kind::Mariadb => assert_eq!(
+            access,
+            ["h1", "h2", "h3", "h4"].map(|h| lab.ip(h).to_string()).join(",")
+        ),
+        Kind::Postgresql => assert_eq!(access, format!("{},{},{}", e.node(2), n3, n4).replace('-', "_")),
+        Kind::Valkey => {}
+    }
 
     // The record: 1, 2, 4 in the file, 3 kept for the orphan.
     let recorded: serde_json::Value = serde_json::from_slice(
