@@ -558,12 +558,32 @@ fn add_a_fourth_node(e: &Engine) {
         row(&n1).contains("primary") && row(&n1).contains("healthy"),
         "{status}"
     );
-    for n in [e.node(2), n4.clone()] {
+    for n in [e.node(2), n3.clone(), n4.clone()] {
         assert!(
             row(&n).contains("replica") && row(&n).contains("healthy"),
             "{status}"
         );
     }
+    let orphan_note = status
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(&format!("{n3} ")))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(orphan_note.contains("orphaned"), "{status}");
+    let out = dbfleet(state.path())
+        .args(["status", "--format", "json", "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("status");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    let names: Vec<&str> = v[0]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(names, [n1.as_str(), &e.node(2), &n3, &n4], "{v}");
+    assert_eq!(v[0]["orphaned"], serde_json::json!([n3]), "{v}");
     let out = run(&["plan", "--detailed-exitcode"]);
     println!(
         "plan after apply exits {:?} (the orphan is a difference until a remove-node request runs)",

@@ -4,7 +4,10 @@ use std::fmt::Write;
 use super::args::{Format, Global, StatusArgs};
 use super::{exit, online, plan::load_or_report, repo};
 use crate::engine::ObservedRole;
-use crate::observe::NodeObservation;
+use crate::layout::{node_name, NodeLayout, Role};
+use crate::model::Cluster;
+use crate::observe::{self, NodeObservation};
+use crate::state::ClusterState;
 
 #[derive(Serialize)]
 struct ClusterStatus {
@@ -13,6 +16,9 @@ struct ClusterStatus {
     topology: String,
     last_applied_commit: Option<String>,
     nodes: Vec<NodeObservation>,
+    /// Names of the nodes in `nodes` that are still allocated but no longer
+    /// in the cluster file (kept until a remove-node request runs).
+    orphaned: Vec<String>,
 }
 
 pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
@@ -37,13 +43,21 @@ pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
             .iter()
             .filter(|c| a.cluster.as_ref().is_none_or(|n| *n == c.name))
         {
-            let (_, nodes) = online::observe_cluster(repo, &store, &pool, c).await?;
+            let (_, mut nodes) = online::observe_cluster(repo, &store, &pool, c).await?;
+            let state = store.cluster(&c.name)?;
+            let orphans = orphan_layouts(c, &state);
+            if !orphans.is_empty() {
+                let secrets = crate::secrets::peek(store.dir(), c);
+                nodes.extend(observe::observe_cluster(&pool, &repo.fleet, c, &orphans, &secrets).await);
+                nodes.sort_by_key(|n| n.number);
+            }
             out.push(ClusterStatus {
                 name: c.name.clone(),
                 engine: format!("{} {}", c.engine, c.version),
                 topology: c.topology.to_string(),
-                last_applied_commit: store.cluster(&c.name)?.commit,
+                last_applied_commit: state.commit,
                 nodes,
+                orphaned: orphans.into_iter().map(|o| o.name).collect(),
             });
         }
         pool.disconnect_all().await;
@@ -78,6 +92,12 @@ fn table(statuses: &[ClusterStatus]) -> String {
                 "  {:<20} {:<16} {:<8} {:<9} {:<14} {}",
                 n.name, n.host, role, health, lag, version
             );
+            if c.orphaned.contains(&n.name) {
+                let _ = writeln!(
+                    out,
+                    "      orphaned: no longer in the cluster file; left as it is until a remove-node request removes it"
+                );
+            }
             if let Some(why) = &n.unreachable {
                 let _ = writeln!(out, "      {why}");
             }
@@ -93,6 +113,29 @@ fn table(statuses: &[ClusterStatus]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Nodes still allocated to the cluster whose hosts left the cluster file,
+/// laid out to be observed (none of them is anyone's source).
+fn orphan_layouts(c: &Cluster, state: &ClusterState) -> Vec<NodeLayout> {
+    state
+        .allocations
+        .live
+        .iter()
+        .filter(|(host, _)| !c.nodes.iter().any(|n| &n.host == *host))
+        .map(|(host, number)| NodeLayout {
+            name: node_name(&c.name, *number),
+            number: *number,
+            host: host.clone(),
+            role: if state.primary.as_deref() == Some(host.as_str()) {
+                Role::Primary
+            } else {
+                Role::Replica
+            },
+            primary: None,
+            peers: Vec::new(),
+        })
+        .collect()
 }
 
 fn describe(n: &NodeObservation) -> (String, String, String, String) {
