@@ -92,9 +92,20 @@ impl Engine {
         format!("{}{n}", self.cluster)
     }
 
-    /// Stops this engine on `host` (nothing else) and empties its data,
-    /// configuration and log.
+    /// Stops this engine on `host` (nothing else), empties its data,
+    /// configuration and log, and removes the cluster's firewall.
     fn reset(&self, lab: &Lab, host: &str) {
+        let (script, port) = self.reset_script();
+        lab.ssh_ok(host, &script);
+        assert_eq!(
+            lab.ssh_ok(host, &format!("ss -Hltn 'sport = :{port}' | wc -l")),
+            "0",
+            "{host}: something still listens on :{port}"
+        );
+    }
+
+    /// The script of [`Engine::reset`], and the engine's port.
+    fn reset_script(&self) -> (String, u16) {
         let (script, port) = match self.kind {
             Kind::Mariadb => (
                 "mariadb-admin shutdown >/dev/null 2>&1\n\
@@ -128,12 +139,7 @@ impl Engine {
                 VALKEY_PORT,
             ),
         };
-        lab.ssh_ok(host, &script);
-        assert_eq!(
-            lab.ssh_ok(host, &format!("ss -Hltn 'sport = :{port}' | wc -l")),
-            "0",
-            "{host}: something still listens on :{port}"
-        );
+        (format!("{script}\n{}", drop_firewall(self.cluster)), port)
     }
 
     fn cluster_toml(&self, lab: &Lab, hosts: &[&str]) -> String {
@@ -312,6 +318,30 @@ impl Engine {
     }
 }
 
+const HOSTS: [&str; 4] = ["h1", "h2", "h3", "h4"];
+
+/// Removes a cluster's firewall (file and chain) from a host; other
+/// clusters' chains stay.
+fn drop_firewall(cluster: &str) -> String {
+    let file = format!("/etc/nftables.d/dbfleet-{cluster}.nft");
+    format!(
+        "rm -f {file} {file}.dbfleet-prev; nft delete chain inet dbfleet cluster-{cluster} 2>/dev/null; true"
+    )
+}
+
+/// Stops the test's engine and removes its firewall when the test ends,
+/// passed or not.
+struct Cleanup<'a>(&'a Lab, &'a Engine);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let (script, _) = self.1.reset_script();
+        for h in HOSTS {
+            let _ = self.0.ssh(h, &script);
+        }
+    }
+}
+
 fn dbfleet(state: &Path) -> Command {
     let mut c = Command::cargo_bin("dbfleet").expect("binary");
     c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
@@ -338,9 +368,10 @@ fn password(state: &Path, cluster: &str) -> String {
 fn add_a_fourth_node(e: &Engine) {
     let Some(lab) = Lab::get() else { return };
     let t0 = Instant::now();
-    for h in ["h1", "h2", "h3", "h4"] {
+    for h in HOSTS {
         e.reset(&lab, h);
     }
+    let _cleanup = Cleanup(&lab, e);
     let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{}.toml", e.cluster);
     let repo = TempRepo::with_files(&[

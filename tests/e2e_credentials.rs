@@ -52,9 +52,13 @@ impl Kind {
         }
     }
 
-    /// Stops this engine on `host` (nothing else) and empties its data,
-    /// configuration and log.
+    /// Stops this engine on `host` (nothing else), empties its data,
+    /// configuration and log, and removes the cluster's firewall.
     fn reset(self, lab: &Lab, host: &str) {
+        lab.ssh_ok(host, &self.reset_script());
+    }
+
+    fn reset_script(self) -> String {
         let script = match self {
             Kind::Mariadb => "mariadb-admin shutdown >/dev/null 2>&1\n\
                  i=0\n\
@@ -79,7 +83,11 @@ impl Kind {
                    /etc/valkey/dbfleet-secrets.conf.dbfleet-prev /var/log/valkey/valkey-server.log; true"
                 .to_string(),
         };
-        lab.ssh_ok(host, &script);
+        let fw = format!("/etc/nftables.d/dbfleet-{}.nft", self.cluster());
+        format!(
+            "{script}\nrm -f {fw} {fw}.dbfleet-prev; nft delete chain inet dbfleet cluster-{} 2>/dev/null; true",
+            self.cluster()
+        )
     }
 
     /// A single-node cluster on SERVER; `setting` goes into [settings].
@@ -112,6 +120,16 @@ impl Kind {
                 "maxmemory = \"66mb\"",
             ],
         }
+    }
+}
+
+/// Stops the test's engine and removes its firewall when the test ends,
+/// passed or not.
+struct Cleanup<'a>(&'a Lab, Kind);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.ssh(SERVER, &self.1.reset_script());
     }
 }
 
@@ -158,6 +176,7 @@ fn credentials_work_and_never_leak(kind: Kind) {
     let Some(lab) = Lab::get() else { return };
     let t0 = Instant::now();
     kind.reset(&lab, SERVER);
+    let _cleanup = Cleanup(&lab, kind);
     let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{}.toml", kind.cluster());
     let [first, second, third] = kind.settings();

@@ -26,7 +26,7 @@ const PAIR: [&str; 2] = ["h1", "h2"];
 const ROWS: usize = 200;
 
 /// Stops MariaDB (only it), empties its data directory, removes dbfleet's
-/// my.cnf (putting Debian's link back) and the log.
+/// my.cnf (putting Debian's link back), the log and this cluster's firewall.
 const RESET: &str = "\
 mariadb-admin shutdown >/dev/null 2>&1
 i=0
@@ -35,7 +35,21 @@ pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd
 find /var/lib/mysql -mindepth 1 -delete
 rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log
 if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi
+nft delete chain inet dbfleet cluster-multi 2>/dev/null
+rm -f /etc/nftables.d/dbfleet-multi.nft /etc/nftables.d/dbfleet-multi.nft.dbfleet-prev
 true";
+
+/// Stops MariaDB and removes the cluster's firewall when the test ends,
+/// passed or not.
+struct Cleanup<'a>(&'a Lab);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for h in PAIR {
+            let _ = self.0.ssh(h, RESET);
+        }
+    }
+}
 
 fn dbfleet(state: &Path) -> Command {
     let mut c = Command::cargo_bin("dbfleet").expect("binary");
@@ -86,16 +100,17 @@ fn two_primaries_replicate_both_ways_without_collisions() {
     for h in PAIR {
         lab.ssh_ok(h, RESET);
     }
+    let _cleanup = Cleanup(&lab);
     let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let nodes: String = PAIR
         .iter()
         .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
         .collect();
     let cluster = format!(
-        "name = \"mm\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"multi-master\"\n\
+        "name = \"multi\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"multi-master\"\n\
          allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\nmax_connections = 150\n\n{nodes}"
     );
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/mm.toml", &cluster)]);
+    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/multi.toml", &cluster)]);
     let state = tempfile::tempdir().expect("state");
     let started = Instant::now();
     let out = dbfleet(state.path())
