@@ -11,12 +11,15 @@
 //!    over SSH / pg_basebackup / the engine's full sync) and it joins as a
 //!    replica: it holds every row written before it joined, replicates
 //!    writes made after, and runs with the cluster's [settings]; h3 is left
-//!    exactly as it was;
-//! 4. `status` shows the cluster after the change, and the state records the
-//!    numbers 1, 2, 3 (orphaned) and 4.
+//!    exactly as it was (same process, same config file) and still follows
+//!    the primary, whose replication grant (MariaDB) or slot (PostgreSQL)
+//!    it keeps;
+//! 4. `status` shows four nodes, h3 marked orphaned, and the state records
+//!    the numbers 1, 2, 3 (orphaned) and 4.
 //!
 //! Every test starts from a clean state of its engine on h1..h4 (only that
-//! engine is stopped and only its directories emptied). Skipped unless
+//! engine is stopped and only its directories and its cluster's firewall
+//! chain removed) and stops it again at the end. Skipped unless
 //! DBFLEET_LAB=1.
 //!
 //! Run: `DBFLEET_LAB=1 cargo test --test e2e_add_node -- --test-threads=1 --nocapture`
