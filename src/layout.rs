@@ -44,6 +44,10 @@ pub struct NodeLayout {
     pub primary: Option<PeerRef>,
     /// Every other node of the cluster, by number.
     pub peers: Vec<PeerRef>,
+    /// Nodes still recorded but no longer in the cluster file. Nothing is
+    /// deleted until a remove-node request runs, so they keep their access
+    /// (replication, firewall) until then.
+    pub orphans: Vec<PeerRef>,
 }
 
 /// Number allocations of one cluster: host -> number, numbers never reused.
@@ -119,6 +123,16 @@ pub fn layout(cluster: &Cluster, alloc: &Allocations, primary_host: Option<&str>
             })
         })
         .collect();
+    let orphans: Vec<PeerRef> = alloc
+        .live
+        .iter()
+        .filter(|(host, _)| !cluster.nodes.iter().any(|n| &n.host == *host))
+        .map(|(host, number)| PeerRef {
+            name: node_name(&cluster.name, *number),
+            number: *number,
+            host: host.clone(),
+        })
+        .collect();
     let primary = primary_host
         .and_then(|h| refs.iter().find(|r| r.host == h))
         .or_else(|| refs.first())
@@ -136,6 +150,7 @@ pub fn layout(cluster: &Cluster, alloc: &Allocations, primary_host: Option<&str>
                 role: if is_primary { Role::Primary } else { Role::Replica },
                 primary: if is_primary { None } else { primary.clone() },
                 peers,
+                orphans: orphans.clone(),
             }
         })
         .collect();
@@ -203,6 +218,22 @@ mod tests {
                 .map(|n| n.name.as_str()),
             Some("db2")
         );
+    }
+
+    #[test]
+    fn removed_hosts_stay_as_orphans_until_released() {
+        let alloc = Allocations::default().extend_with(&cluster("primary-replica", &["h1", "h2", "h3"]));
+        let smaller = cluster("primary-replica", &["h1", "h2"]);
+        let l = layout(&smaller, &alloc, None);
+        assert_eq!(l.len(), 2);
+        assert!(l
+            .iter()
+            .all(|n| n.orphans.iter().map(|o| o.name.as_str()).eq(["db3"])));
+        let mut released = alloc.clone();
+        released.release("h3");
+        assert!(layout(&smaller, &released, None)
+            .iter()
+            .all(|n| n.orphans.is_empty()));
     }
 
     #[test]

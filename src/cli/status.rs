@@ -134,6 +134,7 @@ fn orphan_layouts(c: &Cluster, state: &ClusterState) -> Vec<NodeLayout> {
             },
             primary: None,
             peers: Vec::new(),
+            orphans: Vec::new(),
         })
         .collect()
 }

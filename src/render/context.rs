@@ -13,6 +13,8 @@
 //! primary       name, host, port of the node this one replicates from, or none
 //!               (primaries, single nodes, multi-master)
 //! peers         list of {name, number, host}: every other node, by number
+//! orphans       list of {name, number, host}: nodes removed from the file but
+//!               not yet deleted by a remove-node request (they keep access)
 //! paths         config_dir, secrets_file (or none), data_dir, run_dir, socket, pid_file,
 //!               log_dir, log_file, user, group, server_binary, bin_dir
 //! users         admin, replication: database user names (never passwords)
@@ -84,6 +86,7 @@ pub(crate) fn build(cluster: &Cluster, node: &NodeLayout, paths: &EnginePaths) -
             port => port,
         }),
         peers => node.peers.iter().map(peer).collect::<Vec<Value>>(),
+        orphans => node.orphans.iter().map(peer).collect::<Vec<Value>>(),
         paths => paths_value(paths),
         users => context! { admin => ADMIN_USER, replication => REPLICATION_USER },
         multi_master => (cluster.topology == Topology::MultiMaster).then(|| multi_master(node)),

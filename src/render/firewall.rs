@@ -51,6 +51,7 @@ pub(crate) fn context(cluster: &Cluster, node: &NodeLayout, ssh_port: u16) -> Re
     let mut all: Vec<(u32, &str, &str)> = node
         .peers
         .iter()
+        .chain(node.orphans.iter())
         .map(|p| (p.number, p.name.as_str(), p.host.as_str()))
         .chain([(node.number, node.name.as_str(), node.host.as_str())])
         .collect();
