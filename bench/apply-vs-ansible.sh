@@ -97,10 +97,13 @@ for h in "${HOSTS[@]}"; do
     IP[$h]=${!var:?no IP for $h in lab.sh env}
 done
 
-# One user of the lab at a time: the e2e tests' lock (tests/common/lab.rs).
-[ -d "$LAB_DIR/run" ] || die "the lab is not up: run lab/lab.sh up"
-exec 9>>"$LAB_DIR/run/e2e.lock"
-say "waiting for the lab lock $LAB_DIR/run/e2e.lock (at most ${LOCK_WAIT}s)"
+# One user of the lab at a time: the lab's lock, held by every end-to-end
+# test (tests/common/lab.rs) and by lab.sh's commands that change the lab.
+# lab.sh, called while we hold it, is told so (LAB_LOCK_HELD=1); no
+# long-lived child (ssh masters, host inits) inherits the descriptor.
+[ -d "$LAB_DIR" ] || die "no lab at $LAB_DIR: run lab/lab.sh up"
+exec 9>>"$LAB_DIR/lock"
+say "waiting for the lab lock $LAB_DIR/lock (at most ${LOCK_WAIT}s)"
 flock -w "$LOCK_WAIT" 9 || die "the lab stayed locked for ${LOCK_WAIT}s (end-to-end tests running?)"
 say "lab locked: the benchmark owns ${HOSTS[*]} until it ends"
 
@@ -112,9 +115,9 @@ for h in "${HOSTS[@]}"; do
 done
 if [ ${#off[@]} -gt 0 ]; then
     say "powering on ${off[*]}"
-    lab/lab.sh up "${off[@]}" >&2
+    LAB_LOCK_HELD=1 lab/lab.sh up "${off[@]}" >&2 9>&-
 fi
-grep -q 'partitions: none' <<<"$status" || lab/lab.sh heal >&2
+grep -q 'partitions: none' <<<"$status" || LAB_LOCK_HELD=1 lab/lab.sh heal >&2 9>&-
 
 # System ssh for resets and checks (never measured), its own masters.
 CHECK_CP=$OUT/check-cp
@@ -147,7 +150,7 @@ hssh() { # HOST CMD...
     ssh -i "$LAB_KEY" -o UserKnownHostsFile="$LAB_KNOWN_HOSTS" -o StrictHostKeyChecking=yes \
         -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR \
         -o ControlMaster=auto -o ControlPersist=600 -o ControlPath="$CHECK_CP/%C" \
-        "root@${IP[$h]}" "$@"
+        "root@${IP[$h]}" "$@" 9>&-
 }
 
 # Stops MariaDB and Redis (only them), empties their data directories and
@@ -157,7 +160,7 @@ RESET_SH='
 mariadb-admin shutdown >/dev/null 2>&1
 pkill -x redis-server
 i=0
-while pgrep -x "mariadbd|mysqld_safe|redis-server" >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
+while { pgrep -x mariadbd || pgrep -x mysqld_safe || pgrep -x redis-server; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
 pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd; pkill -KILL -x redis-server
 sleep 0.2
 find /var/lib/mysql /var/lib/redis -mindepth 1 -delete
@@ -165,7 +168,11 @@ rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev \
       /etc/redis/redis.conf /etc/redis/redis.conf.dbfleet-prev \
       /etc/redis/dbfleet-secrets.conf /etc/redis/dbfleet-secrets.conf.dbfleet-prev \
       /var/log/mysql/error.log /var/log/redis/redis-server.log \
-      /run/mysqld/mysqld.pid /run/mysqld/mysqld.sock /run/redis/redis-server.pid /run/redis/redis-server.sock
+      /run/mysqld/mysqld.pid /run/mysqld/mysqld.sock /run/redis/redis-server.pid /run/redis/redis-server.sock \
+      /etc/nftables.d/dbfleet-bench-redis.nft /etc/nftables.d/dbfleet-bench-redis.nft.dbfleet-prev \
+      /etc/nftables.d/dbfleet-bench-maria.nft /etc/nftables.d/dbfleet-bench-maria.nft.dbfleet-prev
+nft delete chain inet dbfleet cluster-bench-redis 2>/dev/null
+nft delete chain inet dbfleet cluster-bench-maria 2>/dev/null
 n=$(ss -Hltn "( sport = :3306 or sport = :6379 )" | wc -l)
 [ "$n" = 0 ] || { echo "something still listens on 3306 or 6379:"; ss -Hltnp "( sport = :3306 or sport = :6379 )"; exit 1; }
 '
@@ -208,7 +215,7 @@ PLAYBOOK=("$VENV/bin/ansible-playbook")
 export ANSIBLE_CONFIG=$ANSIBLE_DIR/ansible.cfg
 export ANSIBLE_SSH_CONTROL_PATH_DIR=$ANSIBLE_CP
 export ANSIBLE_NOCOLOR=1 NO_COLOR=1
-"${PLAYBOOK[@]}" --syntax-check -i localhost, "$ANSIBLE_DIR/playbook.yml" >/dev/null \
+"${PLAYBOOK[@]}" --syntax-check -i localhost, "$ANSIBLE_DIR/playbook.yml" >/dev/null 2>&1 \
     || die "ansible-playbook --syntax-check failed"
 
 DBFLEET_VERSION=$("$BIN" --version)
@@ -292,13 +299,13 @@ run_tool() {
         dbfleet)
             t0=$(date +%s%N)
             { "$BIN" --state-dir "$S_REDIS" apply --yes "$R_REDIS" \
-                && "$BIN" --state-dir "$S_MARIA" apply --yes "$R_MARIA"; } >"$log" 2>&1 || rc=$?
+                && "$BIN" --state-dir "$S_MARIA" apply --yes "$R_MARIA"; } >"$log" 2>&1 9>&- || rc=$?
             t1=$(date +%s%N) ;;
         ansible|ansible-cold)
             [ "$tool" = ansible ] || close_masters "$ANSIBLE_CP"
             t0=$(date +%s%N)
             ( cd "$ANSIBLE_DIR" && "${PLAYBOOK[@]}" -i "$OUT/inventory.json" playbook.yml -e "@$OUT/vars.yml" ) \
-                >"$log" 2>&1 || rc=$?
+                >"$log" 2>&1 9>&- || rc=$?
             t1=$(date +%s%N) ;;
         *) die "internal: tool $tool" ;;
     esac
@@ -320,7 +327,7 @@ snapshot() {
             fm=\$(awk '\$1 == \"maxmemory\" {print \$2}' /etc/redis/redis.conf)
             fc=\$(awk -F' = ' '\$1 == \"max_connections\" {print \$2}' /etc/mysql/my.cnf)
             st=\$(stat -c %i.%Y.%Z /etc/redis/redis.conf /etc/mysql/my.cnf | paste -sd, -)
-            echo \"$h \$rp:\$rs \$mp:\$ms \$mm \$mc \$fm \$fc \$st\"" >"$OUT/snap.$h" 2>&1 &
+            echo \"$h \$rp:\$rs \$mp:\$ms \$mm \$mc \$fm \$fc \$st\"" </dev/null >"$OUT/snap.$h" 2>&1 &
     done
     wait
     for h in "${HOSTS[@]}"; do cat "$OUT/snap.$h"; done
@@ -438,7 +445,7 @@ python3 "$ANSIBLE_DIR/inventory.py" "$OUT/inventory.json" --key "$LAB_KEY" --kno
 # Equal work: Ansible must find dbfleet's files exactly as it would render them.
 say "checking that Ansible renders dbfleet's files byte for byte (--check --diff)"
 ( cd "$ANSIBLE_DIR" && "${PLAYBOOK[@]}" -i "$OUT/inventory.json" playbook.yml -e "@$OUT/vars.yml" --check --diff ) \
-    >"$LOGS/check-diff.log" 2>&1 || die "ansible-playbook --check failed: $LOGS/check-diff.log"
+    >"$LOGS/check-diff.log" 2>&1 9>&- || die "ansible-playbook --check failed: $LOGS/check-diff.log"
 check_output ansible noop "$LOGS/check-diff.log" \
     || die "Ansible's templates differ from dbfleet's files"
 # Warm-up, not measured: one no-op of each (page cache, Python bytecode).
@@ -452,7 +459,8 @@ done
 for scenario in noop change; do
     say "measuring: $scenario, $RUNS runs of ${TOOLS[*]}"
     for ((i = 1; i <= RUNS; i++)); do
-        while read -r tool; do measure_one "$scenario" "$tool" "$i"; done < <(order "$i")
+        mapfile -t run_order < <(order "$i")
+        for tool in "${run_order[@]}"; do measure_one "$scenario" "$tool" "$i"; done
     done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -460,32 +468,76 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------- profile
 PROFILE_MD=
 if [ "$PROFILE" = 1 ]; then
-    say "profiling: one traced run of each dbfleet and Ansible scenario (not measured)"
+    say "profiling: one traced run of each scenario per tool, and each tool's local floor (not measured)"
+    iso() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
+    # A traced dbfleet run: each process between "### start/end" markers.
+    prof_dbfleet() { # LOG
+        local log=$1 r s t0 t1 rc=0
+        : >"$log"
+        t0=$(date +%s%N)
+        for r in redis maria; do
+            if [ "$r" = redis ]; then s=$S_REDIS; else s=$S_MARIA; fi
+            echo "### start $(iso) bench-$r" >>"$log"
+            DBFLEET_LOG=dbfleet=trace "$BIN" --state-dir "$s" apply --yes "$OUT/repo-$r" >>"$log" 2>&1 9>&- || rc=$?
+            echo "### end $(iso)" >>"$log"
+            [ "$rc" = 0 ] || break
+        done
+        t1=$(date +%s%N)
+        ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        return "$rc"
+    }
     prof() { # SCENARIO TOOL
         local scenario=$1 tool=$2 v log
         if [ "$scenario" = noop ]; then v=$CURRENT; else v=$((1 - CURRENT)); fi
         log=$LOGS/profile.$scenario.$tool.log
         if [ "$tool" = dbfleet ]; then
             set_desired "$v"
-            DBFLEET_LOG=dbfleet=trace run_tool dbfleet "$log" || die "traced dbfleet run failed: $log"
+            prof_dbfleet "$log" || die "traced dbfleet run failed: $log"
         else
             printf 'redis_maxmemory: "%s"\nmariadb_max_connections: %s\n' "${MAXMEMORY[$v]}" "${MAXCONN[$v]}" >"$OUT/vars.yml"
             ANSIBLE_VERBOSITY=3 run_tool ansible "$log" || die "traced ansible run failed: $log"
         fi
         verify "$scenario" "$v" "$log"
         CURRENT=$v
-        printf '%s\t%s\n' "$ELAPSED" "$log"
+        printf '%s\t%s\t%s\t%s\n' "$scenario" "$tool" "$ELAPSED" "$log"
+    }
+    # Each tool's floor: everything but the hosts (median of 5).
+    floor() { # NAME CMD...
+        local name=$1 i t0 t1 times=()
+        shift
+        for ((i = 0; i < 5; i++)); do
+            t0=$(date +%s%N)
+            "$@" >"$LOGS/floor.$name.log" 2>&1 || die "$name failed: $LOGS/floor.$name.log"
+            t1=$(date +%s%N)
+            times+=("$(((t1 - t0) / 1000000))")
+        done
+        printf 'floor\t%s\t%s\t%s\n' "$name" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)" "$LOGS/floor.$name.log"
+    }
+    offline_plans() {
+        "$BIN" --state-dir "$S_REDIS" plan "$R_REDIS" --offline && "$BIN" --state-dir "$S_MARIA" plan "$R_MARIA" --offline
+    }
+    list_tasks() {
+        ( cd "$ANSIBLE_DIR" && "${PLAYBOOK[@]}" -i "$OUT/inventory.json" playbook.yml -e "@$OUT/vars.yml" --list-tasks )
     }
     {
         prof noop dbfleet; prof noop ansible; prof change dbfleet; prof change ansible
+        floor dbfleet offline_plans
+        floor ansible list_tasks
     } >"$OUT/profile.tsv"
     PROFILE_MD=$(python3 - "$OUT/profile.tsv" "${IP[h1]}" "${IP[h2]}" "${IP[h3]}" <<'PY'
 import re, shlex, sys
 from collections import Counter
+from datetime import datetime
 
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 ips = sys.argv[2:]
-ts_re = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z\s+(\w+)\s+(\S+?):\s+(.*)$")
+TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z\s+(\w+)\s+(\S+?):\s+(.*)$")
+MARK = re.compile(r"^### (start|end) (\S+)Z(?: (\S+))?$")
+
+
+def epoch(iso):
+    return datetime.fromisoformat(iso[:26] + "+00:00").timestamp()
+
 
 def program(line):
     """The program a dbfleet exec line runs, past its wrappers: `exec
@@ -506,52 +558,100 @@ def program(line):
         elif "=" in w[0] and not w[0].startswith("-"):
             w = w[1:]
         elif w[0] in ("sh", "bash", "/bin/sh") and len(w) > 2 and w[1] == "-c":
-            w = w[2].split()
+            # sh -c SCRIPT NAME ARGS: dbfleet's file reads and writes, its
+            # client wrappers (password on stdin), or the script's first word
+            script, args = w[2], w[4:]
+            if 'exec cat -- "$1"' in script:
+                return "read a file"
+            if 'cat >"$tmp"' in script:
+                return "write a file"
+            clients = [x for x in args if x.endswith("-cli")]
+            if clients:
+                return clients[0]
+            words = [x for x in script.split() if "=" not in x]
+            return (words[0] if words else "sh")[:40]
         else:
             break
     return (w[0] if w else "?")[:40]
 
-print("| traced run | wall s | SSH connections | remote commands (total / per host) | connect s (each) |")
-print("|---|---:|---:|---|---|")
-details = []
-for wall, log in rows:
-    name = log.rsplit("/", 1)[1].removeprefix("profile.").removesuffix(".log")
-    text = open(log, errors="replace").read().splitlines()
-    if name.endswith("dbfleet"):
-        execs = Counter(); connects = []; programs = Counter()
-        steps = []
-        for line in text:
-            m = ts_re.match(line)
-            if not m:
-                continue
-            msg = m.group(4)
-            host = re.search(r"host=(\S+)", msg)
-            host = host.group(1) if host else "?"
-            if msg.startswith("exec "):
-                execs[host] += 1
-                programs[program(re.search(r"line=(.*)", msg).group(1))] += 1
-            elif "ssh connected" in msg:
-                e = re.search(r"elapsed=([\d.]+)(ms|µs|s)", msg)
-                if e:
-                    v = float(e.group(1)) / {"ms": 1e3, "µs": 1e6, "s": 1}[e.group(2)]
-                    connects.append(v)
-            elif "step done" in msg:
-                s = re.search(r'step="?([^"]+?)"? seconds=([\d.]+)', msg)
-                n = re.search(r"node=(\S+)", msg)
-                if s:
-                    steps.append(f"{n.group(1).strip(chr(34)) if n else '?'} {s.group(1)} {float(s.group(2)):.2f}s")
-        per_host = " / ".join(str(execs.get(ip, 0)) for ip in ips)
-        print(f"| dbfleet {name.split('.')[0]} (2 applies) | {float(wall):.2f} | {len(connects)} | {sum(execs.values())} ({per_host}) | {', '.join(f'{c:.2f}' for c in connects)} |")
-        details.append((name, programs, steps))
-    else:
-        ssh = sum(1 for l in text if re.search(r"SSH: EXEC ssh ", l))
-        sftp = sum(1 for l in text if re.search(r"SSH: EXEC (sftp|scp) ", l))
-        print(f"| Ansible {name.split('.')[0]} | {float(wall):.2f} | (ControlPersist) | {ssh} ssh + {sftp} sftp invocations | |")
-for name, programs, steps in details:
-    print()
-    print(f"dbfleet {name}: remote commands by program: " + ", ".join(f"{p} x{n}" for p, n in programs.most_common()))
-    if steps:
-        print(f"  steps: " + "; ".join(steps))
+
+def processes(path):
+    """dbfleet processes in a traced log: name, start, end, records."""
+    procs, cur, last = [], None, None
+    for line in open(path, errors="replace").read().splitlines():
+        m = MARK.match(line)
+        if m:
+            if m.group(1) == "start":
+                cur = {"name": m.group(3), "start": epoch(m.group(2)), "recs": []}
+                procs.append(cur)
+            elif cur:
+                cur["end"] = epoch(m.group(2))
+            last = None
+            continue
+        m = TS.match(line)
+        if m and cur is not None:
+            last = [epoch(m.group(1)), m.group(2), m.group(3), m.group(4)]
+            cur["recs"].append(last)
+        elif last is not None and last[3].startswith("exec "):
+            last[3] += "\n" + line
+    return procs
+
+
+out = []
+out.append("| traced run | process | wall s | before connecting s | connecting s | observe + plan s (remote commands) | apply s (remote commands) | exit s |")
+out.append("|---|---|---:|---:|---:|---|---|---:|")
+notes = []
+for scenario, tool, wall, log in rows:
+    if tool != "dbfleet" or scenario == "floor":
+        continue
+    programs = Counter()
+    for p in processes(log):
+        recs = p["recs"]
+        connects = [(t, m) for t, lvl, tgt, m in recs if m.startswith("ssh connected")]
+        def secs(m):
+            e = re.search(r"elapsed=([\d.]+)(ms|µs|s)\b", m)
+            return float(e.group(1)) / {"ms": 1e3, "µs": 1e6, "s": 1}[e.group(2)] if e else 0.0
+        begin = min((t - secs(m) for t, m in connects), default=p["start"])
+        connected = max((t for t, m in connects), default=begin)
+        execs = [(t, m) for t, lvl, tgt, m in recs if m.startswith("exec ")]
+        for t, m in execs:
+            programs[program(m.split("line=", 1)[-1])] += 1
+        steps = [t for t, lvl, tgt, m in recs if m.startswith("step started")]
+        dones = [t for t, lvl, tgt, m in recs if m.startswith("step done")]
+        first_step = min(steps) if steps else None
+        last_rec = max(t for t, *_ in recs) if recs else p["start"]
+        observe_end = first_step if first_step else last_rec
+        n_obs = sum(1 for t, m in execs if first_step is None or t < first_step)
+        n_app = len(execs) - n_obs
+        per_host = Counter(re.search(r"host=(\S+)", m).group(1) for t, m in execs if first_step is None or t < first_step)
+        obs_hosts = "/".join(str(per_host.get(ip, 0)) for ip in ips)
+        apply_txt = f"{(max(dones) if dones else last_rec) - first_step:.2f} ({n_app})" if first_step else "-"
+        out.append(
+            f"| {scenario} | {p['name']} | {p['end'] - p['start']:.2f} | {begin - p['start']:.2f} | {connected - begin:.2f} "
+            f"| {observe_end - connected:.2f} ({n_obs}: {obs_hosts} per host) | {apply_txt} | {p['end'] - last_rec:.2f} |"
+        )
+    notes.append(f"- dbfleet {scenario}, remote commands by program: " + ", ".join(f"{k} x{n}" for k, n in programs.most_common()))
+
+for scenario, tool, wall, log in rows:
+    if tool == "ansible" and scenario != "floor":
+        text = open(log, errors="replace").read().splitlines()
+        ssh = Counter(); sftp = 0
+        for l in text:
+            m = re.match(r"<(\S+)> SSH: EXEC (ssh|sftp|scp) ", l)
+            if m and m.group(2) == "ssh":
+                ssh[m.group(1)] += 1
+            elif m:
+                sftp += 1
+        notes.append(f"- Ansible {scenario} (traced, {float(wall):.2f} s): {sum(ssh.values())} ssh invocations "
+                     f"({'/'.join(str(ssh.get(ip, 0)) for ip in ips)} per host, over ControlPersist masters), {sftp} sftp")
+for scenario, name, ms, log in rows:
+    if scenario == "floor":
+        what = {"dbfleet": "`dbfleet plan --offline` of both repositories (load, render, no host)",
+                "ansible": "`ansible-playbook --list-tasks` (start-up, inventory, playbook; no host)"}[name]
+        notes.append(f"- floor, {what}: {int(ms) / 1000:.2f} s (median of 5)")
+print("\n".join(out))
+print()
+print("\n".join(notes))
 PY
 )
 fi
