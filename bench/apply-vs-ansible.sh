@@ -679,6 +679,7 @@ report() {
     echo "- dbfleet command: \`$DBFLEET_CMD\`"
     echo "- Ansible command: \`$ANSIBLE_CMD\` (run in bench/ansible, ANSIBLE_CONFIG=bench/ansible/ansible.cfg); \"cold SSH\" closes its ControlPersist masters first"
     echo "- $RUNS runs per figure, wall time of the whole command; tools interleaved, order alternating run by run"
+    echo "- work per host and run: both tools compare (and on a change write) redis.conf and my.cnf and apply maxmemory / max_connections live; dbfleet also observes each engine (running, role, replication) and checks its firewall per cluster (nftables file and chain; \`allowed_ips\` unset, so open), validates my.cnf with \`mariadbd --help --verbose\` before \`SET GLOBAL\`, and rolls node by node (replicas first); Ansible works on the three hosts at once and does none of that"
     echo
     python3 - "$OUT/raw.tsv" <<'PY'
 import csv, statistics, sys
