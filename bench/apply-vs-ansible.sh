@@ -6,7 +6,7 @@
 #
 # Run from the repository root, as root, with the lab up (lab/lab.sh up).
 # THE BENCHMARK OWNS THE LAB WHILE IT RUNS: it takes the lab's end-to-end
-# lock ($LAB_DIR/run/e2e.lock, so `cargo test` e2e runs wait for it and it
+# lock ($LAB_DIR/lock, so `cargo test` e2e runs wait for it and it
 # waits for them), then on h1..h3 stops every mariadbd and redis-server,
 # empties /var/lib/mysql and /var/lib/redis, and removes /etc/mysql/my.cnf
 # and /etc/redis/redis.conf (and dbfleet's secrets/rollback files), so that
