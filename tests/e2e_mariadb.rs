@@ -11,71 +11,31 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::git::TempRepo;
-use common::lab::{wait_until, Lab};
+use common::engines::{self, mariadb_sql, mariadb_wait_for, read_pid, MARIADB_RESET};
+use common::fleet::{lab_repo, nodes_toml, run_dbfleet, text};
+use common::lab::Lab;
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
+const PID_FILE: &str = "/run/mysqld/mysqld.pid";
 
-/// Stops MariaDB (only it), empties its data directory, removes dbfleet's
-/// my.cnf (putting Debian's link back) and the log.
-const RESET: &str = "\
-mariadb-admin shutdown >/dev/null 2>&1
-i=0
-while { pgrep -x mariadbd || pgrep -x mysqld_safe; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
-pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd
-find /var/lib/mysql -mindepth 1 -delete
-rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log
-if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi
-true";
-
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// SQL as root over the host's socket; statements on stdin.
 fn sql(lab: &Lab, host: &str, sql: &str) -> String {
-    let out = lab.ssh_with_input(host, "mariadb --batch --skip-column-names", sql.as_bytes());
-    assert!(out.status.success(), "{host}: {sql}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    mariadb_sql(lab, host, sql)
 }
 
 fn wait_for(lab: &Lab, host: &str, query: &str, want: &str) {
-    wait_until(
-        &format!("{want:?} from {query:?} on {host}"),
-        Duration::from_secs(30),
-        || {
-            let out = lab.ssh_with_input(host, "mariadb --batch --skip-column-names", query.as_bytes());
-            String::from_utf8_lossy(&out.stdout).trim_end() == want
-        },
-    );
+    mariadb_wait_for(lab, host, query, want, Duration::from_secs(30));
 }
 
 fn pid(lab: &Lab, host: &str) -> String {
-    lab.ssh_ok(host, "cat /run/mysqld/mysqld.pid")
+    read_pid(lab, host, PID_FILE)
 }
 
 /// When the server process started, in clock ticks since boot (the lab's
 /// hosts share one kernel, so these compare across hosts).
 fn start_ticks(lab: &Lab, host: &str) -> u64 {
-    lab.ssh_ok(host, "awk '{print $22}' /proc/$(cat /run/mysqld/mysqld.pid)/stat")
-        .parse()
-        .expect("start ticks")
+    engines::start_ticks(lab, host, PID_FILE)
 }
 
 /// `inode mtime` of the managed file on every host.
@@ -93,10 +53,7 @@ fn file_stamps(lab: &Lab) -> BTreeMap<String, String> {
 
 fn cluster_toml(lab: &Lab, settings: &[(&str, &str)]) -> String {
     let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
-    let nodes: String = HOSTS
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(lab, &HOSTS);
     format!(
         "name = \"maria\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"primary-replica\"\n\
          allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}"
@@ -107,22 +64,14 @@ fn cluster_toml(lab: &Lab, settings: &[(&str, &str)]) -> String {
 fn apply_builds_rolls_and_rolls_back() {
     let Some(lab) = Lab::get() else { return };
     for h in HOSTS {
-        lab.ssh_ok(h, RESET);
+        lab.ssh_ok(h, MARIADB_RESET);
     }
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let base = [("max_connections", "200"), ("innodb_log_buffer_size", "16M")];
-    let repo = TempRepo::with_files(&[
-        ("fleet.toml", &fleet),
-        ("clusters/maria.toml", &cluster_toml(&lab, &base)),
-    ]);
+    let repo = lab_repo(&lab, "maria", &cluster_toml(&lab, &base));
     let state = tempfile::tempdir().expect("state");
     let apply = || {
         let started = Instant::now();
-        let out = dbfleet(state.path())
-            .args(["apply", "--yes"])
-            .arg(repo.path())
-            .output()
-            .expect("apply");
+        let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
         println!("apply took {:?}\n{}", started.elapsed(), text(&out));
         out
     };
@@ -154,11 +103,7 @@ fn apply_builds_rolls_and_rolls_back() {
     }
 
     // 2. Nothing left to do: plan says so, a second apply touches nothing.
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
     let stamps = file_stamps(&lab);
     let pids: Vec<String> = HOSTS.iter().map(|h| pid(&lab, h)).collect();
@@ -250,34 +195,22 @@ fn apply_builds_a_multi_master_pair() {
     let Some(lab) = Lab::get() else { return };
     let pair = ["h1", "h2"];
     for h in pair {
-        lab.ssh_ok(h, RESET);
+        lab.ssh_ok(h, MARIADB_RESET);
     }
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
-    let nodes: String = pair
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(&lab, &pair);
     let cluster = format!(
         "name = \"mm\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"multi-master\"\n{nodes}"
     );
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/mm.toml", &cluster)]);
+    let repo = lab_repo(&lab, "mm", &cluster);
     let state = tempfile::tempdir().expect("state");
-    let out = dbfleet(state.path())
-        .args(["apply", "--yes"])
-        .arg(repo.path())
-        .output()
-        .expect("apply");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
     assert!(out.status.success(), "apply failed:\n{}", text(&out));
     let status =
         "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'";
     for h in pair {
         wait_for(&lab, h, status, "ON");
     }
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
 
     // Both take writes; their auto-increment values never collide.

@@ -13,13 +13,11 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::git::TempRepo;
-use common::lab::{wait_until, Lab};
+use common::engines::{drop_firewall_script, mariadb_sql, mariadb_wait_for, MARIADB_RESET};
+use common::fleet::{lab_repo, nodes_toml, run_dbfleet, text};
+use common::lab::Lab;
 
 const PAIR: [&str; 2] = ["h1", "h2"];
 /// Rows each client inserts, one statement (and transaction) per row.
@@ -27,17 +25,9 @@ const ROWS: usize = 200;
 
 /// Stops MariaDB (only it), empties its data directory, removes dbfleet's
 /// my.cnf (putting Debian's link back), the log and this cluster's firewall.
-const RESET: &str = "\
-mariadb-admin shutdown >/dev/null 2>&1
-i=0
-while { pgrep -x mariadbd || pgrep -x mysqld_safe; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
-pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd
-find /var/lib/mysql -mindepth 1 -delete
-rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log
-if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi
-nft delete chain inet dbfleet cluster-multi 2>/dev/null
-rm -f /etc/nftables.d/dbfleet-multi.nft /etc/nftables.d/dbfleet-multi.nft.dbfleet-prev
-true";
+fn reset_script() -> String {
+    format!("{MARIADB_RESET}\n{}", drop_firewall_script("multi"))
+}
 
 /// Stops MariaDB and removes the cluster's firewall when the test ends,
 /// passed or not.
@@ -46,42 +36,17 @@ struct Cleanup<'a>(&'a Lab);
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for h in PAIR {
-            let _ = self.0.ssh(h, RESET);
+            let _ = self.0.ssh(h, &reset_script());
         }
     }
 }
 
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// SQL as root over the host's socket; statements on stdin.
 fn sql(lab: &Lab, host: &str, sql: &str) -> String {
-    let out = lab.ssh_with_input(host, "mariadb --batch --skip-column-names", sql.as_bytes());
-    assert!(out.status.success(), "{host}: {sql}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    mariadb_sql(lab, host, sql)
 }
 
 fn wait_for(lab: &Lab, host: &str, query: &str, want: &str) {
-    wait_until(
-        &format!("{want:?} from {query:?} on {host}"),
-        Duration::from_secs(60),
-        || {
-            let out = lab.ssh_with_input(host, "mariadb --batch --skip-column-names", query.as_bytes());
-            String::from_utf8_lossy(&out.stdout).trim_end() == want
-        },
-    );
+    mariadb_wait_for(lab, host, query, want, Duration::from_secs(60));
 }
 
 /// `SHOW SLAVE STATUS` as field -> value.
@@ -98,26 +63,18 @@ fn two_primaries_replicate_both_ways_without_collisions() {
     let Some(lab) = Lab::get() else { return };
     let t0 = Instant::now();
     for h in PAIR {
-        lab.ssh_ok(h, RESET);
+        lab.ssh_ok(h, &reset_script());
     }
     let _cleanup = Cleanup(&lab);
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
-    let nodes: String = PAIR
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(&lab, &PAIR);
     let cluster = format!(
         "name = \"multi\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"multi-master\"\n\
          allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\nmax_connections = 150\n\n{nodes}"
     );
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/multi.toml", &cluster)]);
+    let repo = lab_repo(&lab, "multi", &cluster);
     let state = tempfile::tempdir().expect("state");
     let started = Instant::now();
-    let out = dbfleet(state.path())
-        .args(["apply", "--yes"])
-        .arg(repo.path())
-        .output()
-        .expect("apply");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
     println!("apply took {:.1?}\n{}", started.elapsed(), text(&out));
     assert!(out.status.success(), "apply failed:\n{}", text(&out));
 
@@ -158,11 +115,7 @@ fn two_primaries_replicate_both_ways_without_collisions() {
     assert_ne!(ids[0].1, ids[1].1, "GTID domains must differ: {ids:?}");
 
     // Nothing left to do.
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
 
     // A row written on each node is read on the other.
@@ -280,11 +233,7 @@ fn two_primaries_replicate_both_ways_without_collisions() {
     );
 
     // Still nothing to do once both have taken writes.
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(out.status.code(), Some(0), "plan after writes:\n{}", text(&out));
     println!("whole test {:.1?}", t0.elapsed());
 }

@@ -8,96 +8,39 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::driver::{lab_ssh_config, Rig};
+use common::engines::MARIADB_RESET;
+use common::fleet::nodes_toml;
 use common::lab::Lab;
-use dbfleet::engine::{
-    driver, ConfigChange, Driver, DriverError, EngineState, LiveOutcome, NodeCx, ObservedRole, Secrets,
-    ServiceMode,
-};
-use dbfleet::layout::{layout, Allocations, NodeLayout, PeerRef};
-use dbfleet::model::{Cluster, SettingValue};
-use dbfleet::render::{engine_paths, EnginePaths, Renderer};
-use dbfleet::transport::{Command, SshConfig, SshPool, SshTransport, Transport};
+use dbfleet::engine::{ConfigChange, DriverError, LiveOutcome, ObservedRole, Secrets};
+use dbfleet::layout::PeerRef;
+use dbfleet::model::SettingValue;
+use dbfleet::transport::{Command, Transport};
 
 /// Passwords with everything quoting could get wrong.
 const ADMIN_PASSWORD: &str = "adm'in \"pw\" $HOME `id` \\x;";
 const REPL_PASSWORD: &str = "re;pl\\pw 'x' --";
-
-/// Stops MariaDB (only it: other engineers' engines run on the same
-/// hosts), empties its data directory and puts Debian's my.cnf link back.
-const RESET: &str = "\
-mariadb-admin shutdown >/dev/null 2>&1
-i=0
-while { pgrep -x mariadbd || pgrep -x mysqld_safe; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
-pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd
-find /var/lib/mysql -mindepth 1 -delete
-rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log
-if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi
-true";
-
-struct Rig {
-    lab: Lab,
-    rt: tokio::runtime::Runtime,
-    pool: SshPool,
-    renderer: Renderer,
-    cluster: Cluster,
-    paths: EnginePaths,
-    secrets: Secrets,
-    nodes: Vec<NodeLayout>,
-}
 
 impl Rig {
     /// A cluster of `hosts` (lab names), MariaDB reset on each.
     fn new(topology: &str, hosts: &[&str]) -> Option<Rig> {
         let lab = Lab::get()?;
         for h in hosts {
-            lab.ssh_ok(h, RESET);
+            lab.ssh_ok(h, MARIADB_RESET);
         }
-        let nodes: String = hosts
-            .iter()
-            .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-            .collect();
-        let cluster: Cluster = toml::from_str(&format!(
+        let nodes = nodes_toml(&lab, hosts);
+        let toml = format!(
             "name = \"maria\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"{topology}\"\n{nodes}"
-        ))
-        .expect("cluster");
-        let nodes = layout(&cluster, &Allocations::default(), None);
-        let mut ssh = SshConfig::new("root", lab.key().to_path_buf(), lab.known_hosts().to_path_buf());
+        );
+        let mut ssh = lab_ssh_config(&lab);
         ssh.connect_timeout = Duration::from_secs(5);
-        Some(Rig {
-            rt: tokio::runtime::Runtime::new().expect("runtime"),
-            pool: SshPool::new(ssh, 4),
-            renderer: Renderer::new(&BTreeMap::new()).expect("renderer"),
-            paths: engine_paths(cluster.engine, &cluster.version),
-            secrets: Secrets {
-                admin_password: ADMIN_PASSWORD.into(),
-                replication_password: REPL_PASSWORD.into(),
-            },
-            cluster,
-            nodes,
-            lab,
-        })
-    }
-
-    fn d(&self) -> &'static dyn Driver {
-        driver(self.cluster.engine)
-    }
-
-    fn t(&self, i: usize) -> Arc<SshTransport> {
-        self.pool.get(&self.nodes[i].host)
-    }
-
-    fn cx(&self, i: usize) -> NodeCx<'_> {
-        NodeCx {
-            cluster: &self.cluster,
-            node: &self.nodes[i],
-            paths: &self.paths,
-            service: ServiceMode::Direct,
-            secrets: &self.secrets,
-        }
+        let secrets = Secrets {
+            admin_password: ADMIN_PASSWORD.into(),
+            replication_password: REPL_PASSWORD.into(),
+        };
+        Some(Rig::from_toml_with_ssh(lab, &toml, secrets, ssh))
     }
 
     fn peer(&self, i: usize) -> PeerRef {
@@ -119,12 +62,12 @@ impl Rig {
     }
 
     /// Renders and writes the node's my.cnf (as the executor would).
-    fn write_config(&self, i: usize) -> String {
+    fn write_my_cnf(&self, i: usize) -> String {
         let content = self.render(i);
         let f = &self.paths.config_files[0];
         self.rt
             .block_on(
-                self.t(i)
+                self.transport(i)
                     .write_file(&f.path, content.as_bytes(), f.mode, &f.owner, &f.group),
             )
             .expect("write my.cnf");
@@ -135,18 +78,15 @@ impl Rig {
         self.cluster.settings.insert(key.to_string(), value);
     }
 
-    fn observe(&self, i: usize) -> EngineState {
-        self.rt
-            .block_on(self.d().observe(self.t(i).as_ref(), &self.cx(i)))
-            .expect("observe")
-    }
-
     /// SQL as root on the node, output in batch form.
     fn sql(&self, i: usize, script: &str) -> String {
         let cmd = Command::new("mariadb")
             .args(["--batch", "--skip-column-names"])
             .stdin(script);
-        let out = self.rt.block_on(self.t(i).run_checked(&cmd)).expect("sql");
+        let out = self
+            .rt
+            .block_on(self.transport(i).run_checked(&cmd))
+            .expect("sql");
         out.stdout_str().trim_end().to_string()
     }
 
@@ -169,14 +109,18 @@ impl Rig {
 
     /// init, start and create_users on node `i`.
     fn build_first(&self, i: usize) {
-        let (t, cx) = (self.t(i), self.cx(i));
-        self.write_config(i);
+        let (t, cx) = (self.transport(i), self.cx(i));
+        self.write_my_cnf(i);
         let started = Instant::now();
-        self.rt.block_on(self.d().init(t.as_ref(), &cx)).expect("init");
-        let initialised = started.elapsed();
-        self.rt.block_on(self.d().start(t.as_ref(), &cx)).expect("start");
         self.rt
-            .block_on(self.d().create_users(t.as_ref(), &cx))
+            .block_on(self.driver().init(t.as_ref(), &cx))
+            .expect("init");
+        let initialised = started.elapsed();
+        self.rt
+            .block_on(self.driver().start(t.as_ref(), &cx))
+            .expect("start");
+        self.rt
+            .block_on(self.driver().create_users(t.as_ref(), &cx))
             .expect("create_users");
         println!(
             "{}: init {:.1}s, init+start+users {:.1}s",
@@ -188,19 +132,19 @@ impl Rig {
 
     /// seed node `i` from node `from`, start it, replicate from `from`.
     fn build_replica(&self, i: usize, from: usize) {
-        let (t, cx) = (self.t(i), self.cx(i));
-        let (st, scx) = (self.t(from), self.cx(from));
-        self.write_config(i);
+        let (t, cx) = (self.transport(i), self.cx(i));
+        let (st, scx) = (self.transport(from), self.cx(from));
+        self.write_my_cnf(i);
         let started = Instant::now();
         self.rt
-            .block_on(self.d().seed(st.as_ref(), &scx, t.as_ref(), &cx))
+            .block_on(self.driver().seed(st.as_ref(), &scx, t.as_ref(), &cx))
             .expect("seed");
         let seeded = started.elapsed();
         self.rt
-            .block_on(self.d().start(t.as_ref(), &cx))
+            .block_on(self.driver().start(t.as_ref(), &cx))
             .expect("start replica");
         self.rt
-            .block_on(self.d().start_replication(t.as_ref(), &cx, &self.peer(from)))
+            .block_on(self.driver().start_replication(t.as_ref(), &cx, &self.peer(from)))
             .expect("start_replication");
         println!(
             "{}: seed from {} {:.1}s, seed+start+replicating {:.1}s",
@@ -215,17 +159,19 @@ impl Rig {
     fn change(&mut self, i: usize, key: &str, value: SettingValue) -> Result<LiveOutcome, DriverError> {
         let old = self.render(i);
         self.set(key, value);
-        let new = self.write_config(i);
-        let changes: Vec<ConfigChange> = self.d().changed_settings(&old, &new);
+        let new = self.write_my_cnf(i);
+        let changes: Vec<ConfigChange> = self.driver().changed_settings(&old, &new);
         assert!(changes.iter().any(|c| c.key == key), "{changes:?}");
-        self.rt
-            .block_on(self.d().apply_live(self.t(i).as_ref(), &self.cx(i), &changes))
+        self.rt.block_on(
+            self.driver()
+                .apply_live(self.transport(i).as_ref(), &self.cx(i), &changes),
+        )
     }
 
     fn stop_all(&self) {
         for i in 0..self.nodes.len() {
             self.rt
-                .block_on(self.d().stop(self.t(i).as_ref(), &self.cx(i)))
+                .block_on(self.driver().stop(self.transport(i).as_ref(), &self.cx(i)))
                 .expect("stop");
             let s = self.observe(i);
             assert!(!s.running && s.pid.is_none(), "{s:?}");
@@ -243,7 +189,7 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
     let Some(mut rig) = Rig::new("primary-replica", &["h1", "h2", "h3"]) else {
         return;
     };
-    let d = rig.d();
+    let d = rig.driver();
 
     // Nothing there yet.
     let s = rig.observe(0);
@@ -253,14 +199,14 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
     // Idempotent: a second init and start change nothing.
     let pid = rig.observe(0).pid;
     rig.rt
-        .block_on(d.init(rig.t(0).as_ref(), &rig.cx(0)))
+        .block_on(d.init(rig.transport(0).as_ref(), &rig.cx(0)))
         .expect("init again");
     rig.rt
-        .block_on(d.start(rig.t(0).as_ref(), &rig.cx(0)))
+        .block_on(d.start(rig.transport(0).as_ref(), &rig.cx(0)))
         .expect("start again");
     assert_eq!(rig.observe(0).pid, pid);
     rig.rt
-        .block_on(d.create_users(rig.t(0).as_ref(), &rig.cx(0)))
+        .block_on(d.create_users(rig.transport(0).as_ref(), &rig.cx(0)))
         .expect("create_users again");
 
     // Rows written before seeding: 1 kB each, 50000 (about 60 MB on disk)
@@ -313,7 +259,7 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
     }
     // Replicas are read-only for ordinary users, and the admin user works on them.
     let login = rig.rt.block_on(
-        rig.t(1).run(
+        rig.transport(1).run(
             &Command::new("mariadb")
                 .args(["--user=dbfleet", "--host", &rig.nodes[1].host.clone()])
                 .env("MYSQL_PWD", ADMIN_PASSWORD)
@@ -326,7 +272,7 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
 
     // start_replication again: nothing changes, still healthy.
     rig.rt
-        .block_on(d.start_replication(rig.t(1).as_ref(), &rig.cx(1), &rig.peer(0)))
+        .block_on(d.start_replication(rig.transport(1).as_ref(), &rig.cx(1), &rig.peer(0)))
         .expect("start_replication again");
     assert!(rig.observe(1).replication.is_some_and(|r| r.healthy));
 
@@ -395,12 +341,12 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
     );
     let err = rig
         .rt
-        .block_on(d.start_replication(rig.t(2).as_ref(), &rig.cx(2), &rig.peer(0)))
+        .block_on(d.start_replication(rig.transport(2).as_ref(), &rig.cx(2), &rig.peer(0)))
         .expect_err("a replica that cannot apply");
     assert!(err.to_string().contains("Duplicate entry '1000001'"), "{err}");
     rig.sql(2, "SET sql_log_bin = 0; DELETE FROM app.t WHERE id = 1000001;");
     rig.rt
-        .block_on(d.start_replication(rig.t(2).as_ref(), &rig.cx(2), &rig.peer(0)))
+        .block_on(d.start_replication(rig.transport(2).as_ref(), &rig.cx(2), &rig.peer(0)))
         .expect("repaired");
     rig.wait_for(2, "SELECT v FROM app.t WHERE id = 1000001", "primary");
     assert!(rig
@@ -411,13 +357,13 @@ fn primary_with_two_seeded_replicas_replicates_and_takes_live_settings() {
     rig.stop_all();
     // Idempotent stop; a restart brings replication back by itself.
     rig.rt
-        .block_on(d.stop(rig.t(1).as_ref(), &rig.cx(1)))
+        .block_on(d.stop(rig.transport(1).as_ref(), &rig.cx(1)))
         .expect("stop again");
     rig.cluster.settings.clear();
     for i in 0..3 {
-        rig.write_config(i);
+        rig.write_my_cnf(i);
         rig.rt
-            .block_on(d.start(rig.t(i).as_ref(), &rig.cx(i)))
+            .block_on(d.start(rig.transport(i).as_ref(), &rig.cx(i)))
             .expect("restart");
     }
     rig.sql(0, "INSERT INTO app.t (v) VALUES ('restarted');");
@@ -432,7 +378,7 @@ fn multi_master_pair_never_collides() {
     let Some(rig) = Rig::new("multi-master", &["h1", "h2"]) else {
         return;
     };
-    let d = rig.d();
+    let d = rig.driver();
     rig.build_first(0);
     rig.sql(
         0,
@@ -441,7 +387,7 @@ fn multi_master_pair_never_collides() {
     rig.build_replica(1, 0);
     // ... and back: h1 replicates from h2.
     rig.rt
-        .block_on(d.start_replication(rig.t(0).as_ref(), &rig.cx(0), &rig.peer(1)))
+        .block_on(d.start_replication(rig.transport(0).as_ref(), &rig.cx(0), &rig.peer(1)))
         .expect("start_replication h1 <- h2");
 
     // Inserts on both sides at once.

@@ -2,5 +2,8 @@
 //! all of them and uses only some, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod driver;
+pub mod engines;
+pub mod fleet;
 pub mod git;
 pub mod lab;
