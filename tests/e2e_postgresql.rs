@@ -10,64 +10,25 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::git::TempRepo;
+use common::engines::{assert_port_free, postgresql_reset_script, psql as sql, read_pid};
+use common::fleet::{lab_repo, nodes_toml, run_dbfleet, text};
 use common::lab::{wait_until, Lab};
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
-const DATA: &str = "/var/lib/postgresql/15/main";
+const DATA: &str = common::engines::PG_DATA;
 const CONF_DIR: &str = "/etc/postgresql/15/main";
-
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Stops PostgreSQL 15 on `host` (only a postmaster of its data directory)
 /// and removes its data, configuration, passfile and log.
 fn reset(lab: &Lab, host: &str) {
-    let script = format!(
-        "cd /tmp; pid=$(head -n 1 {DATA}/postmaster.pid 2>/dev/null); \
-         if [ -n \"$pid\" ] && [ \"$(readlink /proc/$pid/cwd)\" = {DATA} ]; then \
-           runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D {DATA} stop -m immediate -w >/dev/null; fi; \
-         rm -rf /var/lib/postgresql/15 /etc/postgresql/15 /var/lib/postgresql/.pgpass* \
-           /var/log/postgresql/postgresql-15-main.log; true"
-    );
-    lab.ssh_ok(host, &script);
-    assert_eq!(
-        lab.ssh_ok(host, "ss -Hltn 'sport = :5432' | wc -l"),
-        "0",
-        "{host}"
-    );
-}
-
-/// psql as postgres on the host's socket; SQL on stdin.
-fn sql(lab: &Lab, host: &str, sql: &str) -> String {
-    let out = lab.ssh_with_input(
-        host,
-        "cd /tmp && runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres",
-        sql.as_bytes(),
-    );
-    assert!(out.status.success(), "{host}: {sql}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    lab.ssh_ok(host, &postgresql_reset_script());
+    assert_port_free(lab, host, 5432);
 }
 
 fn pid(lab: &Lab, host: &str) -> String {
-    lab.ssh_ok(host, &format!("head -n 1 {DATA}/postmaster.pid"))
+    read_pid(lab, host, &format!("{DATA}/postmaster.pid"))
 }
 
 /// `inode mtime` of every managed file on every host.
@@ -89,10 +50,7 @@ fn file_stamps(lab: &Lab) -> BTreeMap<String, String> {
 
 fn cluster_toml(lab: &Lab, settings: &[(&str, &str)]) -> String {
     let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
-    let nodes: String = HOSTS
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(lab, &HOSTS);
     format!(
         "name = \"pg\"\nengine = \"postgresql\"\nversion = \"15\"\ntopology = \"primary-replica\"\n\
          allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}"
@@ -105,20 +63,12 @@ fn apply_builds_rolls_and_rolls_back() {
     for h in HOSTS {
         reset(&lab, h);
     }
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let base = [("work_mem", "4MB"), ("shared_buffers", "32MB")];
-    let repo = TempRepo::with_files(&[
-        ("fleet.toml", &fleet),
-        ("clusters/pg.toml", &cluster_toml(&lab, &base)),
-    ]);
+    let repo = lab_repo(&lab, "pg", &cluster_toml(&lab, &base));
     let state = tempfile::tempdir().expect("state");
     let apply = || {
         let started = Instant::now();
-        let out = dbfleet(state.path())
-            .args(["apply", "--yes"])
-            .arg(repo.path())
-            .output()
-            .expect("apply");
+        let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
         println!("apply took {:?}\n{}", started.elapsed(), text(&out));
         out
     };
@@ -156,11 +106,7 @@ fn apply_builds_rolls_and_rolls_back() {
     }
 
     // 2. Nothing left to do: plan says so, a second apply touches nothing.
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
     let stamps = file_stamps(&lab);
     let pids: Vec<String> = HOSTS.iter().map(|h| pid(&lab, h)).collect();
