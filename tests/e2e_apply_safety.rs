@@ -4,31 +4,25 @@
 
 mod common;
 
-use assert_cmd::cargo::CommandCargoExt;
+use common::engines::redis_cli;
+use common::fleet::{admin_password, dbfleet_process as dbfleet, lab_repo, nodes_toml, run_dbfleet};
 use common::git::TempRepo;
 use common::lab::{wait_until, Lab};
 use fs2::FileExt;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 const HOSTS: [&str; 3] = ["h2", "h3", "h4"];
 const PORT: u16 = 6390;
 
 fn repo(lab: &Lab, name: &str) -> TempRepo {
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
-    let nodes: String = HOSTS
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(lab, &HOSTS);
     let cluster = format!(
         "name = \"{name}\"\nengine = \"valkey\"\nversion = \"9.1\"\ntopology = \"primary-replica\"\nport = {PORT}\n{nodes}"
     );
-    TempRepo::with_files(&[
-        ("fleet.toml", &fleet),
-        (&format!("clusters/{name}.toml"), &cluster),
-    ])
+    lab_repo(lab, name, &cluster)
 }
 
 /// Stop any valkey on the hosts and empty its directories.
@@ -42,22 +36,8 @@ fn reset_valkey(lab: &Lab) {
     }
 }
 
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
 fn valkey(lab: &Lab, host: &str, state: &Path, cluster: &str, args: &str) -> String {
-    let secrets: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(state.join(format!("secrets/{cluster}.json"))).expect("secrets"),
-    )
-    .expect("json");
-    let pw = secrets["admin"].as_str().expect("admin password").to_string();
-    lab.ssh_ok(
-        host,
-        &format!("REDISCLI_AUTH={pw} redis-cli -p {PORT} --no-auth-warning {args}"),
-    )
+    redis_cli(lab, host, PORT, &admin_password(state, cluster), args)
 }
 
 #[test]
@@ -70,11 +50,7 @@ fn a_cluster_locked_by_another_process_is_not_touched() {
     std::fs::create_dir_all(state.path().join("locks")).expect("mkdir");
     let lock = std::fs::File::create(state.path().join("locks/locked.lock")).expect("lock file");
     lock.try_lock_exclusive().expect("take the lock");
-    let out = dbfleet(state.path())
-        .args(["apply", "--yes"])
-        .arg(repo.path())
-        .output()
-        .expect("apply");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -89,11 +65,7 @@ fn a_cluster_locked_by_another_process_is_not_touched() {
         );
     }
     drop(lock);
-    let out = dbfleet(state.path())
-        .args(["apply", "--yes"])
-        .arg(repo.path())
-        .output()
-        .expect("apply");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     reset_valkey(&lab);
 }
@@ -133,11 +105,7 @@ fn an_apply_killed_halfway_is_finished_by_the_next() {
         "no journal left by the killed run: {recorded}"
     );
 
-    let out = dbfleet(state.path())
-        .args(["apply", "--yes"])
-        .arg(repo.path())
-        .output()
-        .expect("apply");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -150,11 +118,7 @@ fn an_apply_killed_halfway_is_finished_by_the_next() {
             valkey(&lab, replica, state.path(), "resumed", "GET resumed:key") == "yes"
         });
     }
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -25,14 +25,13 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::git::TempRepo;
+use common::engines::{drop_firewall_script, redis_cli_command, redis_reset_script};
+use common::fleet::{admin_password, lab_repo, nodes_toml, run_dbfleet, stdout, text};
 use common::lab::{wait_until, Lab};
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
 const CLUSTER: &str = "e2e-fw";
 const CHAIN: &str = "cluster-e2e-fw";
-const FIREWALL: &str = "/etc/nftables.d/dbfleet-e2e-fw.nft";
 const CONF: &str = "/etc/redis/redis.conf";
 const PID_FILE: &str = "/run/redis/redis-server.pid";
 const SOCKET: &str = "/run/redis/redis-server.sock";
@@ -44,12 +43,9 @@ const BRIDGE_IP: &str = "10.231.0.1";
 /// chain and file; other engines and other clusters' chains stay.
 fn reset(lab: &Lab, host: &str) {
     let script = format!(
-        "pid=$(cat {PID_FILE} 2>/dev/null) && kill \"$pid\" 2>/dev/null; \
-         i=0; while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
-         find /var/lib/redis -mindepth 1 -delete; \
-         rm -f {CONF}.dbfleet-prev /etc/redis/dbfleet-secrets.conf /etc/redis/dbfleet-secrets.conf.dbfleet-prev \
-               /var/log/redis/redis-server.log {FIREWALL} {FIREWALL}.dbfleet-prev; \
-         nft delete chain inet dbfleet {CHAIN} 2>/dev/null; true"
+        "{}\n{}",
+        redis_reset_script("redis", ""),
+        drop_firewall_script(CLUSTER)
     );
     lab.ssh_ok(host, &script);
 }
@@ -67,10 +63,7 @@ impl Drop for Cleanup<'_> {
 
 fn cluster_toml(lab: &Lab, allowed: &[&str]) -> String {
     let allowed: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
-    let nodes: String = HOSTS
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(lab, &HOSTS);
     format!(
         "name = \"{CLUSTER}\"\nengine = \"redis\"\nversion = \"7.0\"\ntopology = \"primary-replica\"\n\
          allowed_ips = [{}]\n\n[settings]\nrepl-diskless-sync-delay = 0\n\n{nodes}",
@@ -78,26 +71,8 @@ fn cluster_toml(lab: &Lab, allowed: &[&str]) -> String {
     )
 }
 
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn password(state: &Path) -> String {
-    let path = state.join("secrets").join(format!("{CLUSTER}.json"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: serde_json::Value = serde_json::from_slice(&bytes).expect("secrets json");
-    v["admin"].as_str().expect("admin password").to_string()
+    admin_password(state, CLUSTER)
 }
 
 /// `redis-cli` run on `from`, with the cluster's password: over the socket
@@ -107,11 +82,7 @@ fn redis_cli(lab: &Lab, pw: &str, from: &str, to: Option<&str>, args: &str) -> O
         Some(ip) => format!("-h {ip} -p {PORT}"),
         None => format!("-s {SOCKET}"),
     };
-    lab.ssh(from, &format!("REDISCLI_AUTH='{pw}' redis-cli {target} {args}"))
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    lab.ssh(from, &redis_cli_command("redis-cli", &target, pw, args))
 }
 
 /// Whether this machine connects to `ip`:6379, and how long it took to know.
@@ -159,28 +130,17 @@ fn allowed_ips_are_enforced_by_nftables() {
     }
     let _cleanup = Cleanup(&lab);
     let h4 = lab.ip("h4").to_string();
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{CLUSTER}.toml");
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), (&file, &cluster_toml(&lab, &[&h4]))]);
+    let repo = lab_repo(&lab, CLUSTER, &cluster_toml(&lab, &[&h4]));
     let state = tempfile::tempdir().expect("state");
     let apply = || {
         let started = Instant::now();
-        let out = dbfleet(state.path())
-            .args(["apply", "--yes"])
-            .arg(repo.path())
-            .output()
-            .expect("apply");
+        let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
         println!("apply took {:?}\n{}", started.elapsed(), text(&out));
         assert!(out.status.success(), "apply failed:\n{}", text(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let plan = || {
-        dbfleet(state.path())
-            .args(["plan", "--detailed-exitcode"])
-            .arg(repo.path())
-            .output()
-            .expect("plan")
-    };
+    let plan = || run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
 
     // 1. allowed_ips = [h4]
     let shown = apply();

@@ -11,13 +11,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::git::TempRepo;
-use common::lab::{wait_until, Lab};
+use common::engines::{
+    self, assert_port_free, read_pid, redis_cli_command, redis_reset_script, wait_for, VALKEY_OR_REDIS_CLI,
+};
+use common::fleet::{admin_password as password, lab_repo, nodes_toml, run_dbfleet, text};
+use common::lab::Lab;
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
 
@@ -63,31 +63,13 @@ impl Engine {
     /// Stops this engine (by its pid file) and removes its data, dbfleet's
     /// files and its log; other engines are left alone.
     fn reset(&self, lab: &Lab, host: &str) {
-        let script = format!(
-            "pid=$(cat {pid} 2>/dev/null) && kill \"$pid\" 2>/dev/null; \
-             i=0; while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
-             find /var/lib/{dir} -mindepth 1 -delete; \
-             rm -f {conf}.dbfleet-prev {secrets} {secrets}.dbfleet-prev /var/log/{dir}/{dir}-server.log; true",
-            pid = self.pid_file(),
-            dir = self.dir,
-            conf = self.conf(),
-            secrets = self.secrets(),
-        );
-        lab.ssh_ok(host, &script);
-        let listening = lab.ssh_ok(host, &format!("ss -Hltn 'sport = :{}' | wc -l", self.port));
-        assert_eq!(
-            listening, "0",
-            "{host}: something still listens on :{}",
-            self.port
-        );
+        lab.ssh_ok(host, &redis_reset_script(self.dir, ""));
+        assert_port_free(lab, host, self.port);
     }
 
     fn cluster_toml(&self, lab: &Lab, settings: &[(&str, &str)]) -> String {
         let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
-        let nodes: String = HOSTS
-            .iter()
-            .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-            .collect();
+        let nodes = nodes_toml(lab, &HOSTS);
         format!(
             "name = \"{}\"\nengine = \"{}\"\nversion = \"{}\"\ntopology = \"primary-replica\"\n\
              port = {}\nallowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}",
@@ -99,29 +81,6 @@ impl Engine {
     }
 }
 
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The cluster's admin password, as dbfleet generated and stored it.
-fn password(state: &Path, cluster: &str) -> String {
-    let path = state.join("secrets").join(format!("{cluster}.json"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: serde_json::Value = serde_json::from_slice(&bytes).expect("secrets json");
-    v["admin"].as_str().expect("admin password").to_string()
-}
-
 /// The family's client on a host, as root over the node's socket.
 struct Client<'a> {
     lab: &'a Lab,
@@ -131,10 +90,11 @@ struct Client<'a> {
 
 impl Client<'_> {
     fn command(&self, args: &str) -> String {
-        let pw = self.password.replace('\'', "'\\''");
-        format!(
-            "REDISCLI_AUTH='{pw}' $(command -v valkey-cli || echo redis-cli) -s {} {args}",
-            self.engine.socket()
+        redis_cli_command(
+            VALKEY_OR_REDIS_CLI,
+            &format!("-s {}", self.engine.socket()),
+            &self.password,
+            args,
         )
     }
 
@@ -143,14 +103,9 @@ impl Client<'_> {
     }
 
     fn wait_for(&self, host: &str, args: &str, want: &str) {
-        wait_until(
-            &format!("{want:?} from {args:?} on {host}"),
-            Duration::from_secs(30),
-            || {
-                let out = self.lab.ssh(host, &self.command(args));
-                String::from_utf8_lossy(&out.stdout).trim_end() == want
-            },
-        );
+        wait_for(host, args, want, Duration::from_secs(30), || {
+            self.lab.ssh(host, &self.command(args))
+        });
     }
 
     fn wait_replicating(&self, host: &str) {
@@ -163,18 +118,13 @@ impl Client<'_> {
 }
 
 fn pid(lab: &Lab, e: &Engine, host: &str) -> String {
-    lab.ssh_ok(host, &format!("cat {}", e.pid_file()))
+    read_pid(lab, host, &e.pid_file())
 }
 
 /// When the server process started, in clock ticks since boot (the lab's
 /// hosts share one kernel, so these compare across hosts).
 fn start_ticks(lab: &Lab, e: &Engine, host: &str) -> u64 {
-    lab.ssh_ok(
-        host,
-        &format!("awk '{{print $22}}' /proc/$(cat {})/stat", e.pid_file()),
-    )
-    .parse()
-    .expect("start ticks")
+    engines::start_ticks(lab, host, &e.pid_file())
 }
 
 /// `name inode mtime` of the config and secrets files on every host.
@@ -193,18 +143,13 @@ fn apply_builds_rolls_and_rolls_back(e: &Engine) {
     for h in HOSTS {
         e.reset(&lab, h);
     }
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{}.toml", e.cluster());
     let base = [("maxmemory", "64mb"), ("databases", "16")];
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), (&file, &e.cluster_toml(&lab, &base))]);
+    let repo = lab_repo(&lab, &e.cluster(), &e.cluster_toml(&lab, &base));
     let state = tempfile::tempdir().expect("state");
     let apply = || {
         let started = Instant::now();
-        let out = dbfleet(state.path())
-            .args(["apply", "--yes"])
-            .arg(repo.path())
-            .output()
-            .expect("apply");
+        let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
         println!("{}: apply took {:?}\n{}", e.name, started.elapsed(), text(&out));
         out
     };
@@ -233,11 +178,7 @@ fn apply_builds_rolls_and_rolls_back(e: &Engine) {
     }
 
     // 2. Nothing left to do: plan says so, a second apply touches nothing.
-    let out = dbfleet(state.path())
-        .args(["plan", "--detailed-exitcode"])
-        .arg(repo.path())
-        .output()
-        .expect("plan");
+    let out = run_dbfleet(state.path(), &["plan", "--detailed-exitcode"], repo.path());
     assert_eq!(out.status.code(), Some(0), "plan after apply:\n{}", text(&out));
     let stamps = file_stamps(&lab, e);
     let pids: Vec<String> = HOSTS.iter().map(|h| pid(&lab, e, h)).collect();

@@ -7,34 +7,18 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::driver::Rig;
+use common::engines::{assert_port_free, redis_cli_command, VALKEY_OR_REDIS_CLI};
 use common::lab::{wait_until, Lab};
-use dbfleet::engine::{
-    driver, ConfigChange, Driver, DriverError, EngineState, LiveOutcome, NodeCx, ObservedRole, Secrets,
-    ServiceMode,
-};
-use dbfleet::layout::{layout, Allocations, NodeLayout, Role};
-use dbfleet::model::{Cluster, Engine, SettingValue};
-use dbfleet::render::{engine_paths, EnginePaths, Renderer};
-use dbfleet::transport::{SshConfig, SshPool, SshTransport, Transport};
+use dbfleet::engine::{ConfigChange, DriverError, LiveOutcome, NodeCx, ObservedRole, Secrets, ServiceMode};
+use dbfleet::layout::Role;
+use dbfleet::model::Engine;
+use dbfleet::render::engine_paths;
 
 const PASSWORD: &str = "lab 'pw\" $x";
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
-
-/// One engine's cluster on h1..h3 as the tests drive it.
-struct Rig {
-    lab: Lab,
-    rt: tokio::runtime::Runtime,
-    pool: SshPool,
-    renderer: Renderer,
-    cluster: Cluster,
-    paths: EnginePaths,
-    secrets: Secrets,
-    nodes: Vec<NodeLayout>,
-}
 
 impl Rig {
     fn new(lab: Lab, engine: &str, version: &str, port: u16) -> Rig {
@@ -45,49 +29,15 @@ impl Rig {
              [[nodes]]\nhost = \"{}\"\n[[nodes]]\nhost = \"{}\"\n[[nodes]]\nhost = \"{}\"\n",
             ips[0], ips[1], ips[2]
         );
-        let cluster: Cluster = toml::from_str(&toml).expect("cluster toml");
-        let nodes = layout(&cluster, &Allocations::default(), None);
-        let paths = engine_paths(cluster.engine, &cluster.version);
-        let ssh = SshConfig::new("root", lab.key().to_path_buf(), lab.known_hosts().to_path_buf());
-        let rig = Rig {
-            rt: tokio::runtime::Runtime::new().expect("runtime"),
-            pool: SshPool::new(ssh, 4),
-            renderer: Renderer::new(&BTreeMap::new()).expect("renderer"),
-            cluster,
-            paths,
-            secrets: Secrets {
-                admin_password: PASSWORD.into(),
-                replication_password: "unused".into(),
-            },
-            nodes,
-            lab,
+        let secrets = Secrets {
+            admin_password: PASSWORD.into(),
+            replication_password: "unused".into(),
         };
+        let rig = Rig::from_toml(lab, &toml, secrets);
         for h in HOSTS {
             rig.reset(h);
         }
         rig
-    }
-
-    fn driver(&self) -> &'static dyn Driver {
-        driver(self.cluster.engine)
-    }
-
-    fn transport(&self, i: usize) -> Arc<SshTransport> {
-        self.pool.get(&self.nodes[i].host)
-    }
-
-    fn cx(&self, i: usize) -> NodeCx<'_> {
-        NodeCx {
-            cluster: &self.cluster,
-            node: &self.nodes[i],
-            paths: &self.paths,
-            service: ServiceMode::Direct,
-            secrets: &self.secrets,
-        }
-    }
-
-    fn block<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        self.rt.block_on(f)
     }
 
     /// Stops this engine on `host` (by its pid file) and empties its data,
@@ -106,55 +56,20 @@ impl Rig {
             log = p.log_file,
         );
         self.lab.ssh_ok(host, &script);
-        let port = self.cluster.port();
-        let listening = self
-            .lab
-            .ssh_ok(host, &format!("ss -Hltn 'sport = :{port}' | wc -l"));
-        assert_eq!(listening, "0", "{host}: something still listens on :{port}");
-    }
-
-    /// Renders node `i` and writes its files; returns the main config text.
-    fn write_config(&self, i: usize) -> String {
-        let files = self
-            .renderer
-            .render_node(&self.cluster, &self.nodes[i])
-            .expect("render");
-        let t = self.transport(i);
-        for f in &files {
-            self.block(t.write_file(&f.path, f.content.as_bytes(), f.mode, &f.owner, &f.group))
-                .expect("write config");
-        }
-        files[0].content.clone()
-    }
-
-    fn observe(&self, i: usize) -> EngineState {
-        let t = self.transport(i);
-        let cx = self.cx(i);
-        self.block(self.driver().observe(&*t, &cx)).expect("observe")
+        assert_port_free(&self.lab, host, self.cluster.port());
     }
 
     /// Runs the engine's client on the node's host (test assertions only).
     fn cli(&self, i: usize, args: &str) -> String {
         let host = HOSTS[i];
-        let quoted = PASSWORD.replace('\'', "'\\''");
         let client = if self.cluster.engine == Engine::Valkey {
-            "$(command -v valkey-cli || echo redis-cli)"
+            VALKEY_OR_REDIS_CLI
         } else {
             "redis-cli"
         };
-        self.lab.ssh_ok(
-            host,
-            &format!(
-                "REDISCLI_AUTH='{quoted}' {client} -s {} {args}",
-                self.paths.socket
-            ),
-        )
-    }
-
-    fn set_setting(&mut self, key: &str, value: &str) {
-        self.cluster
-            .settings
-            .insert(key.into(), SettingValue::String(value.into()));
+        let target = format!("-s {}", self.paths.socket);
+        self.lab
+            .ssh_ok(host, &redis_cli_command(client, &target, PASSWORD, args))
     }
 }
 

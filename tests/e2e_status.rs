@@ -3,27 +3,16 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::fleet::{lab_repo, nodes_toml, run_dbfleet};
 use common::git::TempRepo;
 use common::lab::Lab;
-use std::path::Path;
-
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
 
 fn repo(lab: &Lab) -> TempRepo {
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
-    let nodes: String = ["h1", "h2", "h3"]
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
+    let nodes = nodes_toml(lab, &["h1", "h2", "h3"]);
     let cluster = format!(
         "name = \"cache\"\nengine = \"redis\"\nversion = \"7.0\"\ntopology = \"primary-replica\"\n{nodes}"
     );
-    TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/cache.toml", &cluster)])
+    lab_repo(lab, "cache", &cluster)
 }
 
 #[test]
@@ -32,22 +21,14 @@ fn status_shows_roles_health_lag_and_a_powered_off_node() {
     lab.reset_hosts(&["h1", "h2", "h3"]);
     let repo = repo(&lab);
     let state = tempfile::tempdir().expect("state");
-    let out = dbfleet(state.path())
-        .args(["apply", "--yes"])
-        .arg(repo.path())
-        .output()
-        .expect("apply");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
     assert!(
         out.status.success(),
         "apply failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = dbfleet(state.path())
-        .args(["status", "--repo"])
-        .arg(repo.path())
-        .output()
-        .expect("status");
+    let out = run_dbfleet(state.path(), &["status", "--repo"], repo.path());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let row = |node: &str| {
@@ -69,11 +50,11 @@ fn status_shows_roles_health_lag_and_a_powered_off_node() {
         );
     }
 
-    let out = dbfleet(state.path())
-        .args(["status", "cache", "--format", "json", "--repo"])
-        .arg(repo.path())
-        .output()
-        .expect("status");
+    let out = run_dbfleet(
+        state.path(),
+        &["status", "cache", "--format", "json", "--repo"],
+        repo.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let nodes = v[0]["nodes"].as_array().expect("nodes");
     assert_eq!(nodes.len(), 3);
@@ -81,11 +62,7 @@ fn status_shows_roles_health_lag_and_a_powered_off_node() {
     assert_eq!(nodes[1]["engine"]["replication"]["healthy"], true);
 
     lab.poweroff("h3");
-    let out = dbfleet(state.path())
-        .args(["status", "--repo"])
-        .arg(repo.path())
-        .output()
-        .expect("status");
+    let out = run_dbfleet(state.path(), &["status", "--repo"], repo.path());
     lab.poweron("h3");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success());
