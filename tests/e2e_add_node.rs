@@ -26,13 +26,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-use common::git::TempRepo;
-use common::lab::{wait_until, Lab};
+use common::engines::{
+    assert_port_free, drop_firewall_script, postgresql_reset_script, redis_reset_script, wait_for,
+    MARIADB_CLIENT, MARIADB_RESET, PG_DATA, PSQL_CLIENT,
+};
+use common::fleet::{admin_password as password, lab_repo, nodes_toml, run_dbfleet, text};
+use common::lab::Lab;
 
 /// Rows (or keys) written before the new node joins, and after.
 const BEFORE: u32 = 5000;
@@ -72,7 +74,6 @@ const VALKEY: Engine = Engine {
 };
 
 const VALKEY_PORT: u16 = 6393;
-const PG_DATA: &str = "/var/lib/postgresql/15/main";
 
 impl Engine {
     fn conf(&self) -> &'static str {
@@ -100,49 +101,20 @@ impl Engine {
     fn reset(&self, lab: &Lab, host: &str) {
         let (script, port) = self.reset_script();
         lab.ssh_ok(host, &script);
-        assert_eq!(
-            lab.ssh_ok(host, &format!("ss -Hltn 'sport = :{port}' | wc -l")),
-            "0",
-            "{host}: something still listens on :{port}"
-        );
+        assert_port_free(lab, host, port);
     }
 
     /// The script of [`Engine::reset`], and the engine's port.
     fn reset_script(&self) -> (String, u16) {
         let (script, port) = match self.kind {
-            Kind::Mariadb => (
-                "mariadb-admin shutdown >/dev/null 2>&1\n\
-                 i=0\n\
-                 while { pgrep -x mariadbd || pgrep -x mysqld_safe; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done\n\
-                 pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd\n\
-                 find /var/lib/mysql -mindepth 1 -delete\n\
-                 rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log\n\
-                 if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi\n\
-                 true"
-                    .to_string(),
-                3306,
-            ),
-            Kind::Postgresql => (
-                format!(
-                    "cd /tmp; pid=$(head -n 1 {PG_DATA}/postmaster.pid 2>/dev/null); \
-                     if [ -n \"$pid\" ] && [ \"$(readlink /proc/$pid/cwd)\" = {PG_DATA} ]; then \
-                       runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D {PG_DATA} stop -m immediate -w >/dev/null; fi; \
-                     rm -rf /var/lib/postgresql/15 /etc/postgresql/15 /var/lib/postgresql/.pgpass* \
-                       /var/log/postgresql/postgresql-15-main.log; true"
-                ),
-                5432,
-            ),
+            Kind::Mariadb => (MARIADB_RESET.to_string(), 3306),
+            Kind::Postgresql => (postgresql_reset_script(), 5432),
             Kind::Valkey => (
-                "pid=$(cat /run/valkey/valkey-server.pid 2>/dev/null) && kill \"$pid\" 2>/dev/null; \
-                 i=0; while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
-                 find /var/lib/valkey -mindepth 1 -delete; \
-                 rm -f /etc/valkey/valkey.conf /etc/valkey/valkey.conf.dbfleet-prev /etc/valkey/dbfleet-secrets.conf \
-                   /etc/valkey/dbfleet-secrets.conf.dbfleet-prev /var/log/valkey/valkey-server.log; true"
-                    .to_string(),
+                redis_reset_script("valkey", "/etc/valkey/valkey.conf"),
                 VALKEY_PORT,
             ),
         };
-        (format!("{script}\n{}", drop_firewall(self.cluster)), port)
+        (format!("{script}\n{}", drop_firewall_script(self.cluster)), port)
     }
 
     fn cluster_toml(&self, lab: &Lab, hosts: &[&str]) -> String {
@@ -151,10 +123,7 @@ impl Engine {
             Kind::Postgresql => ("postgresql", "15", String::new()),
             Kind::Valkey => ("valkey", "9.1", format!("port = {VALKEY_PORT}\n")),
         };
-        let nodes: String = hosts
-            .iter()
-            .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-            .collect();
+        let nodes = nodes_toml(lab, hosts);
         let (key, value, _) = self.setting;
         format!(
             "name = \"{}\"\nengine = \"{engine}\"\nversion = \"{version}\"\ntopology = \"primary-replica\"\n\
@@ -168,12 +137,8 @@ impl Engine {
     /// (Valkey only).
     fn client(&self, lab: &Lab, host: &str, password: &str, input: &str) -> Output {
         match self.kind {
-            Kind::Mariadb => lab.ssh_with_input(host, "mariadb --batch --skip-column-names", input.as_bytes()),
-            Kind::Postgresql => lab.ssh_with_input(
-                host,
-                "cd /tmp && runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres",
-                input.as_bytes(),
-            ),
+            Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
+            Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
             Kind::Valkey => lab.ssh_with_input(
                 host,
                 &format!(
@@ -191,14 +156,9 @@ impl Engine {
     }
 
     fn wait_for(&self, lab: &Lab, host: &str, password: &str, input: &str, want: &str) {
-        wait_until(
-            &format!("{want:?} from {input:?} on {host}"),
-            Duration::from_secs(30),
-            || {
-                let out = self.client(lab, host, password, input);
-                String::from_utf8_lossy(&out.stdout).trim_end() == want
-            },
-        );
+        wait_for(host, input, want, Duration::from_secs(30), || {
+            self.client(lab, host, password, input)
+        });
     }
 
     /// Writes rows `from..=to` on the primary.
@@ -323,15 +283,6 @@ impl Engine {
 
 const HOSTS: [&str; 4] = ["h1", "h2", "h3", "h4"];
 
-/// Removes a cluster's firewall (file and chain) from a host; other
-/// clusters' chains stay.
-fn drop_firewall(cluster: &str) -> String {
-    let file = format!("/etc/nftables.d/dbfleet-{cluster}.nft");
-    format!(
-        "rm -f {file} {file}.dbfleet-prev; nft delete chain inet dbfleet cluster-{cluster} 2>/dev/null; true"
-    )
-}
-
 /// Stops the test's engine and removes its firewall when the test ends,
 /// passed or not.
 struct Cleanup<'a>(&'a Lab, &'a Engine);
@@ -345,29 +296,6 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn dbfleet(state: &Path) -> Command {
-    let mut c = Command::cargo_bin("dbfleet").expect("binary");
-    c.arg("--state-dir").arg(state).env("NO_COLOR", "1");
-    c
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// The cluster's admin password, as dbfleet generated and stored it.
-fn password(state: &Path, cluster: &str) -> String {
-    let path = state.join("secrets").join(format!("{cluster}.json"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let v: serde_json::Value = serde_json::from_slice(&bytes).expect("secrets json");
-    v["admin"].as_str().expect("admin password").to_string()
-}
-
 fn add_a_fourth_node(e: &Engine) {
     let Some(lab) = Lab::get() else { return };
     let t0 = Instant::now();
@@ -375,20 +303,12 @@ fn add_a_fourth_node(e: &Engine) {
         e.reset(&lab, h);
     }
     let _cleanup = Cleanup(&lab, e);
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{}.toml", e.cluster);
-    let repo = TempRepo::with_files(&[
-        ("fleet.toml", &fleet),
-        (&file, &e.cluster_toml(&lab, &["h1", "h2", "h3"])),
-    ]);
+    let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab, &["h1", "h2", "h3"]));
     let state = tempfile::tempdir().expect("state");
     let run = |args: &[&str]| {
         let started = Instant::now();
-        let out = dbfleet(state.path())
-            .args(args)
-            .arg(repo.path())
-            .output()
-            .expect("dbfleet");
+        let out = run_dbfleet(state.path(), args, repo.path());
         println!(
             "--- dbfleet {} ({:.1?})\n{}",
             args.join(" "),
@@ -573,11 +493,7 @@ fn add_a_fourth_node(e: &Engine) {
     }
 
     // Status after the change.
-    let out = dbfleet(state.path())
-        .args(["status", "--repo"])
-        .arg(repo.path())
-        .output()
-        .expect("status");
+    let out = run_dbfleet(state.path(), &["status", "--repo"], repo.path());
     println!("--- dbfleet status\n{}", text(&out));
     assert!(out.status.success());
     let status = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -604,11 +520,11 @@ fn add_a_fourth_node(e: &Engine) {
         .nth(1)
         .unwrap_or_default();
     assert!(orphan_note.contains("orphaned"), "{status}");
-    let out = dbfleet(state.path())
-        .args(["status", "--format", "json", "--repo"])
-        .arg(repo.path())
-        .output()
-        .expect("status");
+    let out = run_dbfleet(
+        state.path(),
+        &["status", "--format", "json", "--repo"],
+        repo.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
     let names: Vec<&str> = v[0]["nodes"]
         .as_array()

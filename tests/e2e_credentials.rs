@@ -24,17 +24,15 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Instant;
 
-use assert_cmd::Command;
-use common::git::TempRepo;
+use common::engines::{drop_firewall_script, postgresql_reset_script, redis_reset_script, MARIADB_RESET};
+use common::fleet::{self, lab_repo, text};
 use common::lab::Lab;
 
 const SERVER: &str = "h1";
 const CLIENT: &str = "h2";
 const VALKEY_PORT: u16 = 6393;
-const PG_DATA: &str = "/var/lib/postgresql/15/main";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -60,34 +58,11 @@ impl Kind {
 
     fn reset_script(self) -> String {
         let script = match self {
-            Kind::Mariadb => "mariadb-admin shutdown >/dev/null 2>&1\n\
-                 i=0\n\
-                 while { pgrep -x mariadbd || pgrep -x mysqld_safe; } >/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done\n\
-                 pkill -KILL -x mysqld_safe; pkill -KILL -x mariadbd\n\
-                 find /var/lib/mysql -mindepth 1 -delete\n\
-                 rm -f /etc/mysql/my.cnf /etc/mysql/my.cnf.dbfleet-prev /var/log/mysql/error.log\n\
-                 if [ -e /etc/alternatives/my.cnf ]; then ln -s /etc/alternatives/my.cnf /etc/mysql/my.cnf; fi\n\
-                 true"
-                .to_string(),
-            Kind::Postgresql => format!(
-                "cd /tmp; pid=$(head -n 1 {PG_DATA}/postmaster.pid 2>/dev/null); \
-                 if [ -n \"$pid\" ] && [ \"$(readlink /proc/$pid/cwd)\" = {PG_DATA} ]; then \
-                   runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D {PG_DATA} stop -m immediate -w >/dev/null; fi; \
-                 rm -rf /var/lib/postgresql/15 /etc/postgresql/15 /var/lib/postgresql/.pgpass* \
-                   /var/log/postgresql/postgresql-15-main.log; true"
-            ),
-            Kind::Valkey => "pid=$(cat /run/valkey/valkey-server.pid 2>/dev/null) && kill \"$pid\" 2>/dev/null; \
-                 i=0; while [ -n \"$pid\" ] && kill -0 \"$pid\" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
-                 find /var/lib/valkey -mindepth 1 -delete; \
-                 rm -f /etc/valkey/valkey.conf /etc/valkey/valkey.conf.dbfleet-prev /etc/valkey/dbfleet-secrets.conf \
-                   /etc/valkey/dbfleet-secrets.conf.dbfleet-prev /var/log/valkey/valkey-server.log; true"
-                .to_string(),
+            Kind::Mariadb => MARIADB_RESET.to_string(),
+            Kind::Postgresql => postgresql_reset_script(),
+            Kind::Valkey => redis_reset_script("valkey", "/etc/valkey/valkey.conf"),
         };
-        let fw = format!("/etc/nftables.d/dbfleet-{}.nft", self.cluster());
-        format!(
-            "{script}\nrm -f {fw} {fw}.dbfleet-prev; nft delete chain inet dbfleet cluster-{} 2>/dev/null; true",
-            self.cluster()
-        )
+        format!("{script}\n{}", drop_firewall_script(self.cluster()))
     }
 
     /// A single-node cluster on SERVER; `setting` goes into [settings].
@@ -133,15 +108,6 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Fails when any of `secrets` occurs in `haystack`; `what` names it.
 fn assert_no_secret(what: &str, haystack: &str, secrets: &[String]) {
     for s in secrets {
@@ -177,19 +143,15 @@ fn credentials_work_and_never_leak(kind: Kind) {
     let t0 = Instant::now();
     kind.reset(&lab, SERVER);
     let _cleanup = Cleanup(&lab, kind);
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{}.toml", kind.cluster());
     let [first, second, third] = kind.settings();
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), (&file, &kind.cluster_toml(&lab, first))]);
+    let repo = lab_repo(&lab, kind.cluster(), &kind.cluster_toml(&lab, first));
     let tmp = tempfile::tempdir().expect("tmp");
     // A state directory dbfleet creates itself.
     let state = tmp.path().join("state");
     let dbfleet = |env_log: Option<&str>, args: &[&str]| {
-        let mut c = Command::cargo_bin("dbfleet").expect("binary");
-        c.arg("--state-dir")
-            .arg(&state)
-            .env("NO_COLOR", "1")
-            .env_remove("DBFLEET_LOG");
+        let mut c = fleet::dbfleet(&state);
+        c.env_remove("DBFLEET_LOG");
         if let Some(level) = env_log {
             c.env("DBFLEET_LOG", level);
         }
