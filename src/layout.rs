@@ -103,6 +103,21 @@ pub fn node_name(cluster: &str, number: u32) -> String {
     format!("{cluster}{number}")
 }
 
+/// Nodes still allocated to the cluster whose hosts are no longer in its
+/// file, by number: orphans until a remove-node request releases them.
+pub fn orphans(cluster: &Cluster, alloc: &Allocations) -> Vec<PeerRef> {
+    alloc
+        .live
+        .iter()
+        .filter(|(host, _)| !cluster.nodes.iter().any(|n| &n.host == *host))
+        .map(|(host, number)| PeerRef {
+            name: node_name(&cluster.name, *number),
+            number: *number,
+            host: host.clone(),
+        })
+        .collect()
+}
+
 /// Lay out the nodes of `cluster` in file order.
 ///
 /// Hosts missing from `alloc` are numbered as [`Allocations::extend_with`]
@@ -123,16 +138,7 @@ pub fn layout(cluster: &Cluster, alloc: &Allocations, primary_host: Option<&str>
             })
         })
         .collect();
-    let orphans: Vec<PeerRef> = alloc
-        .live
-        .iter()
-        .filter(|(host, _)| !cluster.nodes.iter().any(|n| &n.host == *host))
-        .map(|(host, number)| PeerRef {
-            name: node_name(&cluster.name, *number),
-            number: *number,
-            host: host.clone(),
-        })
-        .collect();
+    let orphans = orphans(cluster, &alloc);
     let primary = primary_host
         .and_then(|h| refs.iter().find(|r| r.host == h))
         .or_else(|| refs.first())

@@ -39,7 +39,7 @@ use crate::observe::{self, NodeObservation};
 use crate::plan::{self, Change, ClusterPlan, PlanError, Step};
 use crate::render::{RenderedFile, Renderer};
 use crate::secrets::SecretError;
-use crate::state::{AppliedFile, AppliedNode, ClusterState, Journal, StateError, StateStore};
+use crate::state::{ClusterState, Journal, StateError, StateStore};
 use crate::transport::{SshPool, TransportError};
 
 #[derive(Debug, thiserror::Error)]
@@ -285,25 +285,9 @@ impl<'a> ClusterRun<'a> {
     fn record(&self, state: &mut ClusterState, node: &NodeLayout, step: &str) -> Result<(), ApplyError> {
         let mut files = self.files.get(&node.name).cloned().unwrap_or_default();
         files.extend(self.firewalls.get(&node.name).cloned());
-        let files = files
-            .into_iter()
-            .map(|f| {
-                (
-                    f.path.clone(),
-                    AppliedFile {
-                        sha256: plan::sha256_hex(&f.content),
-                        content: f.content,
-                    },
-                )
-            })
-            .collect();
-        state.applied.insert(
-            node.name.clone(),
-            AppliedNode {
-                host: node.host.clone(),
-                files,
-            },
-        );
+        state
+            .applied
+            .insert(node.name.clone(), plan::applied_node(&node.host, files));
         state.journal = Some(Journal::now(step));
         self.apply.store.save_cluster(&self.cluster.name, state)?;
         Ok(())

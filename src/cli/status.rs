@@ -4,7 +4,7 @@ use std::fmt::Write;
 use super::args::{Format, Global, StatusArgs};
 use super::{exit, online, plan::load_or_report, repo};
 use crate::engine::ObservedRole;
-use crate::layout::{node_name, NodeLayout, Role};
+use crate::layout::{NodeLayout, Role};
 use crate::model::Cluster;
 use crate::observe::{self, NodeObservation};
 use crate::state::ClusterState;
@@ -118,20 +118,17 @@ fn table(statuses: &[ClusterStatus]) -> String {
 /// Nodes still allocated to the cluster whose hosts left the cluster file,
 /// laid out to be observed (none of them is anyone's source).
 fn orphan_layouts(c: &Cluster, state: &ClusterState) -> Vec<NodeLayout> {
-    state
-        .allocations
-        .live
-        .iter()
-        .filter(|(host, _)| !c.nodes.iter().any(|n| &n.host == *host))
-        .map(|(host, number)| NodeLayout {
-            name: node_name(&c.name, *number),
-            number: *number,
-            host: host.clone(),
-            role: if state.primary.as_deref() == Some(host.as_str()) {
+    crate::layout::orphans(c, &state.allocations)
+        .into_iter()
+        .map(|o| NodeLayout {
+            role: if state.primary.as_deref() == Some(o.host.as_str()) {
                 Role::Primary
             } else {
                 Role::Replica
             },
+            name: o.name,
+            number: o.number,
+            host: o.host,
             primary: None,
             peers: Vec::new(),
             orphans: Vec::new(),

@@ -76,25 +76,7 @@ pub fn simulate_applied(repo: &Repo, renderer: &Renderer) -> Result<Recorded, Pl
         let mut applied = BTreeMap::new();
         for node in layout(c, &allocations, None) {
             let files = render(renderer, c, &node, repo.fleet.ssh.port)?;
-            let files = files
-                .into_iter()
-                .map(|f| {
-                    (
-                        f.path.clone(),
-                        AppliedFile {
-                            sha256: sha256(&f.content),
-                            content: f.content,
-                        },
-                    )
-                })
-                .collect();
-            applied.insert(
-                node.name.clone(),
-                AppliedNode {
-                    host: node.host.clone(),
-                    files,
-                },
-            );
+            applied.insert(node.name.clone(), applied_node(&node.host, files));
         }
         let primary = c.nodes.first().map(|n| n.host.clone());
         out.insert(
@@ -149,21 +131,17 @@ pub fn plan_cluster(
         let now = before.nodes.get(&node.name).filter(|b| b.host == node.host);
         plans.push(plan_node(c, node, &nodes, &files, now, before.observed));
     }
-    for (host, number) in &alloc.live {
-        if c.nodes.iter().any(|n| &n.host == host) {
-            continue;
-        }
-        let name = node_name(&c.name, *number);
-        let role = if prev.primary.as_deref() == Some(host.as_str()) {
+    for orphan in crate::layout::orphans(c, &alloc) {
+        let role = if prev.primary.as_deref() == Some(orphan.host.as_str()) {
             Role::Primary
         } else {
             Role::Replica
         };
         plans.push(NodePlan {
-            remove_request: Some(remove_node_request(&c.name, &name)),
-            name,
-            number: *number,
-            host: host.clone(),
+            remove_request: Some(remove_node_request(&c.name, &orphan.name)),
+            name: orphan.name,
+            number: orphan.number,
+            host: orphan.host,
             role,
             change: Change::Orphaned,
             steps: Vec::new(),
@@ -420,6 +398,26 @@ fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
             .iter()
             .any(|r| matches!(r.status, RequestStatus::New | RequestStatus::Edited));
     s
+}
+
+/// What a node holds once `files` were written to it, for the state store.
+pub fn applied_node(host: &str, files: impl IntoIterator<Item = RenderedFile>) -> AppliedNode {
+    let files = files
+        .into_iter()
+        .map(|f| {
+            (
+                f.path,
+                AppliedFile {
+                    sha256: sha256(&f.content),
+                    content: f.content,
+                },
+            )
+        })
+        .collect();
+    AppliedNode {
+        host: host.to_string(),
+        files,
+    }
 }
 
 pub fn sha256(s: &str) -> String {

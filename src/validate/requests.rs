@@ -141,11 +141,7 @@ pub fn node_names(cluster: &Cluster, alloc: Option<&Allocations>) -> Vec<String>
     let mut names: Vec<String> = layout(cluster, alloc, None).into_iter().map(|n| n.name).collect();
     // Nodes already removed from the file but still allocated may be named too
     // (remove-node of an orphaned node).
-    for (host, number) in &alloc.live {
-        if !cluster.nodes.iter().any(|n| &n.host == host) {
-            names.push(crate::layout::node_name(&cluster.name, *number));
-        }
-    }
+    names.extend(crate::layout::orphans(cluster, alloc).into_iter().map(|o| o.name));
     names
 }
 
