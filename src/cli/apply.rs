@@ -2,20 +2,17 @@ use anyhow::bail;
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::args::{ApplyArgs, Global};
-use super::{exit, online, output, plan::load_or_report, repo};
+use super::{exit, online, output, repo};
 use crate::apply::{Apply, Progress};
 use crate::plan::{self, PlanInput};
 use crate::render::Renderer;
 
 pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
-    let snapshot = crate::source::from_worktree(&dir)?;
-    let ctx = repo::load_context(g, &dir, &snapshot)?;
-    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
         return Ok(exit::ERROR);
     };
     let repo = &loaded.repo;
-    let store = online::store_for(g, &dir, &snapshot);
     let renderer = Renderer::new(&repo.templates)?;
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let commit = crate::source::head_commit(&dir);

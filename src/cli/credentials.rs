@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::args::{CredentialsArgs, Format, Global};
-use super::{exit, online, plan::load_or_report, repo};
+use super::{exit, repo};
 use crate::model::{Cluster, Family, Fleet};
 use crate::render::ADMIN_USER;
 
@@ -29,15 +29,12 @@ struct Endpoint {
 
 pub fn run(g: &Global, a: &CredentialsArgs) -> anyhow::Result<u8> {
     let dir = a.repo.clone().unwrap_or_else(|| ".".into());
-    let snapshot = crate::source::from_worktree(&dir)?;
-    let ctx = repo::load_context(g, &dir, &snapshot)?;
-    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
         return Ok(exit::ERROR);
     };
     let Some(c) = loaded.repo.cluster(&a.cluster) else {
         bail!("no cluster named `{}` in {}", a.cluster, dir.display());
     };
-    let store = online::store_for(g, &dir, &snapshot);
     let Some(secrets) = crate::secrets::stored(store.dir(), c)? else {
         bail!(
             "cluster `{}` has no credentials yet: dbfleet creates them on the first apply",

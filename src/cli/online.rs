@@ -2,7 +2,6 @@
 //! before-views for planning.
 
 use anyhow::Context;
-use std::path::Path;
 
 use crate::layout::layout;
 use crate::model::{Cluster, Repo};
@@ -48,8 +47,4 @@ pub async fn observe_all(repo: &Repo, store: &StateStore, pool: &SshPool) -> any
             .or_insert_with(|| ClusterBefore::from_recorded(&state));
     }
     Ok(before)
-}
-
-pub fn store_for(g: &super::args::Global, dir: &Path, snapshot: &crate::source::Snapshot) -> StateStore {
-    StateStore::open(super::repo::state_dir(g, dir, snapshot))
 }

@@ -1,14 +1,12 @@
-use anyhow::Context;
 use std::path::Path;
 
 use super::args::{Format, Global, PlanArgs};
 use super::{exit, online, output, repo};
 use crate::diag;
-use crate::load::{load, LoadContext, Loaded};
+use crate::load::{load, LoadContext};
 use crate::plan::{self, Plan, PlanInput};
 use crate::render::Renderer;
 use crate::source::{self, Snapshot};
-use crate::state::StateStore;
 
 pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
@@ -31,15 +29,15 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
 
 /// `plan --offline`: the working tree against the state store.
 fn against_state(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
-    let snapshot = source::from_worktree(dir)?;
-    let ctx = repo::load_context(g, dir, &snapshot)?;
-    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+    let Some(repo::Opened {
+        loaded,
+        store,
+        recorded,
+        ..
+    }) = repo::open(g, dir)?
+    else {
         return Ok(None);
     };
-    let store = StateStore::open(repo::state_dir(g, dir, &snapshot));
-    let recorded = store
-        .clusters()
-        .with_context(|| format!("reading state in {}", store.dir().display()))?;
     let renderer = Renderer::new(&loaded.repo.templates)?;
     let plan = plan::plan(&PlanInput {
         repo: &loaded.repo,
@@ -54,12 +52,9 @@ fn against_state(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
 
 /// `plan`: the working tree against what the hosts really hold.
 fn against_hosts(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
-    let snapshot = source::from_worktree(dir)?;
-    let ctx = repo::load_context(g, dir, &snapshot)?;
-    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, dir)? else {
         return Ok(None);
     };
-    let store = online::store_for(g, dir, &snapshot);
     let renderer = Renderer::new(&loaded.repo.templates)?;
     let pool = crate::observe::ssh_pool(&loaded.repo.fleet)?;
     let plan = online::runtime()?.block_on(async {
@@ -87,7 +82,7 @@ fn against_base(g: &Global, dir: &Path, base: &str, head: Option<&str>) -> anyho
     };
     let base_snap = source::from_revision(dir, base)?;
     let ctx = LoadContext::default();
-    let Some(head_loaded) = load_or_report(g, &head_snap, &ctx) else {
+    let Some(head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
         return Ok(None);
     };
     let base_loaded = match load(&base_snap, &ctx) {
@@ -124,23 +119,5 @@ fn label(snap: &Snapshot, name: &str) -> String {
     match snap.commit() {
         Some(c) => format!("{name} ({})", &c[..c.len().min(12)]),
         None => name.to_string(),
-    }
-}
-
-/// Load a repository; on failure print the problems and return None.
-pub(super) fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Option<Loaded> {
-    match load(snapshot, ctx) {
-        Ok(loaded) => {
-            eprint!(
-                "{}",
-                diag::render(&loaded.warnings, snapshot, output::color_stderr(g))
-            );
-            Some(loaded)
-        }
-        Err(diags) => {
-            eprint!("{}", diag::render(&diags, snapshot, output::color_stderr(g)));
-            eprintln!("{}", diag::summary(&diags));
-            None
-        }
     }
 }

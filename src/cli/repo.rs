@@ -1,13 +1,40 @@
-//! Finding the repository's state directory and loading what commands share.
+//! Opening a repository for a command: its files, its state directory, the
+//! recorded state, and the validated model (problems printed).
 
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::args::Global;
-use crate::load::LoadContext;
+use super::output;
+use crate::diag;
+use crate::load::{load, LoadContext, Loaded};
 use crate::model::Fleet;
 use crate::source::Snapshot;
-use crate::state::StateStore;
+use crate::state::{ClusterState, StateStore};
+
+/// A repository opened from a working tree.
+pub struct Opened {
+    pub loaded: Loaded,
+    pub store: StateStore,
+    /// Recorded state per cluster, as read when opening.
+    pub recorded: BTreeMap<String, ClusterState>,
+}
+
+/// Read the working tree at `dir` and its state, then load and validate.
+/// Problems found in the files are printed and give `None`.
+pub fn open(g: &Global, dir: &Path) -> anyhow::Result<Option<Opened>> {
+    let snapshot = crate::source::from_worktree(dir)?;
+    let (store, recorded) = read_state(g, dir, &snapshot)?;
+    let Some(loaded) = load_or_report(g, &snapshot, &context(&recorded)) else {
+        return Ok(None);
+    };
+    Ok(Some(Opened {
+        loaded,
+        store,
+        recorded,
+    }))
+}
 
 /// The state directory: `--state-dir` / DBFLEET_STATE_DIR, else `state_dir`
 /// in fleet.toml (relative to the repository), else `<repo>/.dbfleet`.
@@ -27,12 +54,44 @@ pub fn state_dir(g: &Global, repo: &Path, snapshot: &Snapshot) -> PathBuf {
     }
 }
 
-pub fn load_context(g: &Global, repo: &Path, snapshot: &Snapshot) -> anyhow::Result<LoadContext> {
+/// The state store of the repository and what it recorded.
+pub fn read_state(
+    g: &Global,
+    repo: &Path,
+    snapshot: &Snapshot,
+) -> anyhow::Result<(StateStore, BTreeMap<String, ClusterState>)> {
     let store = StateStore::open(state_dir(g, repo, snapshot));
     let recorded = store
         .clusters()
         .with_context(|| format!("reading state in {}", store.dir().display()))?;
-    Ok(LoadContext {
-        allocations: recorded.into_iter().map(|(k, v)| (k, v.allocations)).collect(),
-    })
+    Ok((store, recorded))
+}
+
+/// What loading needs from the recorded state: node numbers, so that
+/// requests can name nodes by their real names.
+pub fn context(recorded: &BTreeMap<String, ClusterState>) -> LoadContext {
+    LoadContext {
+        allocations: recorded
+            .iter()
+            .map(|(k, v)| (k.clone(), v.allocations.clone()))
+            .collect(),
+    }
+}
+
+/// Load a repository; on failure print the problems and return None.
+pub fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Option<Loaded> {
+    match load(snapshot, ctx) {
+        Ok(loaded) => {
+            eprint!(
+                "{}",
+                diag::render(&loaded.warnings, snapshot, output::color_stderr(g))
+            );
+            Some(loaded)
+        }
+        Err(diags) => {
+            eprint!("{}", diag::render(&diags, snapshot, output::color_stderr(g)));
+            eprintln!("{}", diag::summary(&diags));
+            None
+        }
+    }
 }

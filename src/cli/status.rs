@@ -2,7 +2,7 @@ use serde::Serialize;
 use std::fmt::Write;
 
 use super::args::{Format, Global, StatusArgs};
-use super::{exit, online, plan::load_or_report, repo};
+use super::{exit, online, repo};
 use crate::engine::ObservedRole;
 use crate::layout::{NodeLayout, Role};
 use crate::model::Cluster;
@@ -23,9 +23,7 @@ struct ClusterStatus {
 
 pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
     let dir = a.repo.clone().unwrap_or_else(|| ".".into());
-    let snapshot = crate::source::from_worktree(&dir)?;
-    let ctx = repo::load_context(g, &dir, &snapshot)?;
-    let Some(loaded) = load_or_report(g, &snapshot, &ctx) else {
+    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
         return Ok(exit::ERROR);
     };
     let repo = &loaded.repo;
@@ -34,7 +32,6 @@ pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
             anyhow::bail!("no cluster named `{name}` in {}", dir.display());
         }
     }
-    let store = online::store_for(g, &dir, &snapshot);
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let statuses = online::runtime()?.block_on(async {
         let mut out = Vec::new();

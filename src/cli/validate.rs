@@ -5,8 +5,8 @@ use crate::diag;
 pub fn run(g: &Global, a: &ValidateArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
     let snapshot = crate::source::from_worktree(&dir)?;
-    let ctx = repo::load_context(g, &dir, &snapshot)?;
-    let result = crate::load::load(&snapshot, &ctx);
+    let (_, recorded) = repo::read_state(g, &dir, &snapshot)?;
+    let result = crate::load::load(&snapshot, &repo::context(&recorded));
     let (diags, ok) = match &result {
         Ok(loaded) => (loaded.warnings.clone(), true),
         Err(d) => (d.clone(), false),
