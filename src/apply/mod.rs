@@ -39,7 +39,7 @@ use crate::observe::{self, NodeObservation};
 use crate::plan::{self, Change, ClusterPlan, PlanError, Step};
 use crate::render::{RenderedFile, Renderer};
 use crate::secrets::SecretError;
-use crate::state::{ClusterState, Journal, StateError, StateStore};
+use crate::state::{ClusterLock, ClusterState, Journal, StateError, StateStore};
 use crate::transport::{SshPool, TransportError};
 
 #[derive(Debug, thiserror::Error)]
@@ -128,22 +128,18 @@ impl Apply<'_> {
         &self.repo.fleet
     }
 
-    /// Apply every cluster; one cluster's failure does not stop the others.
-    pub async fn run(&self) -> Vec<(String, Result<ClusterReport, ApplyError>)> {
-        let mut out = Vec::new();
-        for c in &self.repo.clusters {
-            let result = self.cluster(c).await;
-            if let Err(e) = &result {
-                self.progress.failed(&c.name, e);
-            }
-            out.push((c.name.clone(), result));
-        }
-        out
-    }
-
     /// Apply one cluster under its lock.
     pub async fn cluster(&self, c: &Cluster) -> Result<ClusterReport, ApplyError> {
-        let _lock = self.store.lock(&c.name)?;
+        let prepared = self.prepare(c).await?;
+        self.execute(prepared).await
+    }
+
+    /// Lock the cluster, allocate node numbers (recorded before any host is
+    /// touched), observe every node and plan against what is there. The
+    /// lock is held until the [`Prepared`] is executed or dropped, so the
+    /// plan shown to the user is the one that runs.
+    pub async fn prepare<'c>(&self, c: &'c Cluster) -> Result<Prepared<'c>, ApplyError> {
+        let lock = self.store.lock(&c.name)?;
         let mut state = self.store.cluster(&c.name)?;
         if let Some(j) = &state.journal {
             self.progress.note(
@@ -176,6 +172,28 @@ impl Apply<'_> {
         }
         let before = observe::to_before(&state, &observed);
         let plan = plan::plan_cluster(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
+        Ok(Prepared {
+            cluster: c,
+            _lock: lock,
+            state,
+            nodes,
+            observed,
+            secrets,
+            plan,
+        })
+    }
+
+    /// Carry out a prepared plan, then release the cluster's lock.
+    pub async fn execute(&self, p: Prepared<'_>) -> Result<ClusterReport, ApplyError> {
+        let Prepared {
+            cluster: c,
+            _lock,
+            mut state,
+            nodes,
+            observed,
+            secrets,
+            plan,
+        } = p;
         let mut report = ClusterReport {
             name: c.name.clone(),
             ..Default::default()
@@ -183,13 +201,11 @@ impl Apply<'_> {
         if plan
             .nodes
             .iter()
-            .all(|n| matches!(n.change, Change::NoChange | Change::Orphaned))
+            .any(|n| !matches!(n.change, Change::NoChange | Change::Orphaned))
         {
-            self.finish(c, &mut state, &nodes)?;
-            return Ok(report);
+            let run = ClusterRun::new(self, c, &nodes, &observed, &secrets)?;
+            run.execute(&plan, &mut state, &mut report).await?;
         }
-        let run = ClusterRun::new(self, c, &nodes, &observed, &secrets)?;
-        run.execute(&plan, &mut state, &mut report).await?;
         self.finish(c, &mut state, &nodes)?;
         Ok(report)
     }
@@ -203,6 +219,18 @@ impl Apply<'_> {
         self.store.save_cluster(&c.name, state)?;
         Ok(())
     }
+}
+
+/// A cluster locked, observed and planned, waiting to be executed.
+pub struct Prepared<'c> {
+    cluster: &'c Cluster,
+    _lock: ClusterLock,
+    state: ClusterState,
+    nodes: Vec<NodeLayout>,
+    observed: Vec<NodeObservation>,
+    secrets: Secrets,
+    /// What execution will do.
+    pub plan: ClusterPlan,
 }
 
 /// One cluster being applied: its nodes, rendered files, services.

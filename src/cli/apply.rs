@@ -9,7 +9,12 @@ use crate::render::Renderer;
 
 pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
-    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
+    let Some(repo::Opened {
+        loaded,
+        store,
+        recorded,
+    }) = repo::open(g, &dir)?
+    else {
         return Ok(exit::ERROR);
     };
     let repo = &loaded.repo;
@@ -17,36 +22,52 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let commit = crate::source::head_commit(&dir);
     online::runtime()?.block_on(async {
-        let before = online::observe_all(repo, &store, &pool).await?;
-        let plan = plan::plan(&PlanInput {
-            repo,
-            renderer: &renderer,
-            before: &before,
-            base_requests: None,
-            source: dir.display().to_string(),
-            against: "the hosts".into(),
-        })?;
-        print!("{}", plan::to_text(&plan, output::color_stdout(g)));
-        if !plan.has_changes() {
-            return Ok(exit::OK);
-        }
-        if !a.yes && !confirm()? {
-            eprintln!("apply cancelled; nothing was changed");
-            return Ok(exit::ERROR);
-        }
         let progress = Progress { quiet: false };
-        let results = Apply {
+        let apply = Apply {
             repo,
             renderer: &renderer,
             store: &store,
             pool: &pool,
             commit,
             progress: &progress,
+        };
+        // Lock, observe and plan every cluster once; what is shown is what runs.
+        let (mut prepared, mut failed) = (Vec::new(), Vec::new());
+        for c in &repo.clusters {
+            match apply.prepare(c).await {
+                Ok(p) => prepared.push(p),
+                Err(e) => failed.push((c.name.clone(), e)),
+            }
         }
-        .run()
-        .await;
+        let plan = plan::assemble(
+            &PlanInput {
+                repo,
+                renderer: &renderer,
+                before: &plan::before::from_recorded(&recorded),
+                base_requests: None,
+                source: dir.display().to_string(),
+                against: "the hosts".into(),
+            },
+            prepared.iter().map(|p| p.plan.clone()).collect(),
+        );
+        print!("{}", plan::to_text(&plan, output::color_stdout(g)));
+        if plan.has_changes() && !a.yes && !confirm()? {
+            eprintln!("apply cancelled; nothing was changed");
+            return Ok(exit::ERROR);
+        }
+        let mut results = Vec::new();
+        for p in prepared {
+            let name = p.plan.name.clone();
+            let result = apply.execute(p).await;
+            if let Err(e) = &result {
+                progress.failed(&name, e);
+            }
+            results.push((name, result));
+        }
         pool.disconnect_all().await;
-        let failed: Vec<_> = results.iter().filter(|(_, r)| r.is_err()).collect();
+        for (name, e) in &failed {
+            eprintln!("{name}: FAILED: {e}");
+        }
         for (name, r) in &results {
             match r {
                 Ok(rep) if rep.changed_anything() => eprintln!(
@@ -56,11 +77,12 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                     rep.live.join(", "),
                     rep.restarted.join(", ")
                 ),
-                Ok(_) => eprintln!("{name}: no changes"),
+                Ok(_) => {}
                 Err(e) => eprintln!("{name}: FAILED: {e}"),
             }
         }
-        Ok(if failed.is_empty() { exit::OK } else { exit::ERROR })
+        let ok = failed.is_empty() && results.iter().all(|(_, r)| r.is_ok());
+        Ok(if ok { exit::OK } else { exit::ERROR })
     })
 }
 

@@ -46,10 +46,20 @@ pub struct PlanInput<'a> {
 ///
 /// Errors: a template that fails to render for some node.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
-    let (mut clusters, ssh) = (Vec::new(), input.repo.fleet.ssh.port);
-    for c in &input.repo.clusters {
-        clusters.push(plan_cluster(c, input.renderer, ssh, input.before.get(&c.name))?);
-    }
+    let ssh = input.repo.fleet.ssh.port;
+    let clusters = input
+        .repo
+        .clusters
+        .iter()
+        .map(|c| plan_cluster(c, input.renderer, ssh, input.before.get(&c.name)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(assemble(input, clusters))
+}
+
+/// The whole plan from the plans of the repository's clusters (made with
+/// [`plan_cluster`]): adds clusters recorded in `input.before` but gone from
+/// the repository (orphaned), the requests and the summary.
+pub fn assemble(input: &PlanInput<'_>, mut clusters: Vec<ClusterPlan>) -> Plan {
     for (name, before) in input.before {
         if input.repo.cluster(name).is_none() && !before.state.allocations.live.is_empty() {
             clusters.push(orphaned_cluster(name, &before.state));
@@ -57,14 +67,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     }
     let requests = plan_requests(&input.repo.requests, input.base_requests);
     let summary = summarise(&clusters, &requests);
-    Ok(Plan {
+    Plan {
         format_version: JSON_FORMAT_VERSION,
         source: input.source.clone(),
         against: input.against.clone(),
         clusters,
         requests,
         summary,
-    })
+    }
 }
 
 /// The state a repository would leave after a successful apply from empty
