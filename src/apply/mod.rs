@@ -275,14 +275,7 @@ impl<'a> ClusterRun<'a> {
         }
         let current = observed
             .iter()
-            .map(|o| {
-                let f = o
-                    .files
-                    .iter()
-                    .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
-                    .collect();
-                (o.name.clone(), f)
-            })
+            .map(|o| (o.name.clone(), o.present_files()))
             .collect();
         let services = observed
             .iter()

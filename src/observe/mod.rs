@@ -37,6 +37,16 @@ pub struct NodeObservation {
     pub firewall_missing: bool,
 }
 
+impl NodeObservation {
+    /// The managed files that exist on the node: path -> content.
+    pub fn present_files(&self) -> BTreeMap<String, String> {
+        self.files
+            .iter()
+            .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
+            .collect()
+    }
+}
+
 /// Build the SSH pool from fleet.toml's `[ssh]`.
 pub fn ssh_pool(fleet: &Fleet) -> anyhow::Result<SshPool> {
     let ssh = &fleet.ssh;
@@ -193,11 +203,7 @@ pub fn to_before(state: &ClusterState, observed: &[NodeObservation]) -> ClusterB
                 host: o.host.clone(),
                 built: engine.initialised,
                 running: engine.running,
-                files: o
-                    .files
-                    .iter()
-                    .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
-                    .collect(),
+                files: o.present_files(),
                 replicating_from: engine
                     .replication
                     .as_ref()
