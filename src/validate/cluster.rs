@@ -236,11 +236,12 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
     out
 }
 
-/// Clusters against each other: unique names, every host in one cluster only.
+/// Clusters against each other: unique names, and clusters sharing a host
+/// only when their engines keep out of each other's way.
 pub fn check_across(input: &Input<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut names: HashMap<&str, &str> = HashMap::new();
-    let mut hosts: HashMap<&str, (&str, &str)> = HashMap::new();
+    let mut hosts: HashMap<&str, Vec<(&str, &Cluster)>> = HashMap::new();
     for (file, c) in input.clusters {
         let Some(doc) = input.doc(file) else { continue };
         if let Some(first) = names.get(c.name.as_str()) {
@@ -277,25 +278,28 @@ pub fn check_across(input: &Input<'_>) -> Vec<Diagnostic> {
             }
         }
         for (i, node) in c.nodes.iter().enumerate() {
-            match hosts.get(node.host.as_str()) {
-                Some((other_file, other)) if *other != c.name => {
-                    out.push(
-                        Diagnostic::error(
-                            file.as_str(),
-                            format!("host `{}` is already in cluster `{other}`", node.host),
-                        )
-                        .field(format!("nodes[{i}].host"))
-                        .at(doc.value_span(&format!("/nodes/{i}/host")))
-                        .label("duplicate host")
-                        .help(format!(
-                            "{other_file} lists the same host; a host belongs to one cluster"
-                        )),
-                    );
-                }
-                Some(_) => {}
-                None => {
-                    hosts.insert(&node.host, (file, &c.name));
-                }
+            let on_host = hosts.entry(node.host.as_str()).or_default();
+            let clash = on_host
+                .iter()
+                .filter(|(_, o)| o.name != c.name)
+                .find_map(|(f, o)| super::shared_hosts::clash(c, o).map(|why| (f, o, why)));
+            if let Some((other_file, other, why)) = clash {
+                out.push(
+                    Diagnostic::error(
+                        file.as_str(),
+                        format!("host `{}` is already in cluster `{}`, and {why}", node.host, other.name),
+                    )
+                    .field(format!("nodes[{i}].host"))
+                    .at(doc.value_span(&format!("/nodes/{i}/host")))
+                    .label("clashes on this host")
+                    .help(format!(
+                        "{other_file} puts {} {} on the same host; clusters can share a host only when their engines use different files and ports (e.g. Redis beside MariaDB)",
+                        other.engine, other.version
+                    )),
+                );
+            }
+            if !on_host.iter().any(|(_, o)| o.name == c.name) {
+                on_host.push((file.as_str(), c));
             }
         }
     }

@@ -9,6 +9,7 @@ mod cluster;
 mod engine_rules;
 mod fleet;
 mod requests;
+mod shared_hosts;
 
 use std::collections::{BTreeMap, HashMap};
 
