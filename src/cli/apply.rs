@@ -1,4 +1,5 @@
 use anyhow::bail;
+use futures::future::join_all;
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::args::{ApplyArgs, Global};
@@ -31,10 +32,12 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             commit,
             progress: &progress,
         };
-        // Lock, observe and plan every cluster once; what is shown is what runs.
+        // Lock, observe and plan every cluster once, all at once; what is
+        // shown is what runs.
         let (mut prepared, mut failed) = (Vec::new(), Vec::new());
-        for c in &repo.clusters {
-            match apply.prepare(c).await {
+        let preparing = repo.clusters.iter().map(|c| apply.prepare(c));
+        for (c, p) in repo.clusters.iter().zip(join_all(preparing).await) {
+            match p {
                 Ok(p) => prepared.push(p),
                 Err(e) => failed.push((c.name.clone(), e)),
             }
@@ -55,14 +58,15 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             eprintln!("apply cancelled; nothing was changed");
             return Ok(exit::ERROR);
         }
-        let mut results = Vec::new();
-        for p in prepared {
-            let name = p.plan.name.clone();
-            let result = apply.execute(p).await;
-            if let Err(e) = &result {
-                progress.failed(&name, e);
+        // Clusters are independent (their own lock, files, ports and
+        // firewall chain, even on a shared host): carried out side by side.
+        let names: Vec<String> = prepared.iter().map(|p| p.plan.name.clone()).collect();
+        let executing = prepared.into_iter().map(|p| apply.execute(p));
+        let results: Vec<_> = names.into_iter().zip(join_all(executing).await).collect();
+        for (name, result) in &results {
+            if let Err(e) = result {
+                progress.failed(name, e);
             }
-            results.push((name, result));
         }
         pool.disconnect_all().await;
         for (name, e) in &failed {

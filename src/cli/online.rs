@@ -2,6 +2,7 @@
 //! before-views for planning.
 
 use anyhow::Context;
+use futures::future::join_all;
 
 use crate::layout::layout;
 use crate::model::{Cluster, Repo};
@@ -37,9 +38,12 @@ pub async fn observe_cluster(
 /// no longer in it, from their state).
 pub async fn observe_all(repo: &Repo, store: &StateStore, pool: &SshPool) -> anyhow::Result<Before> {
     let mut before = Before::new();
-    for c in &repo.clusters {
-        let (b, _) = observe_cluster(repo, store, pool, c).await?;
-        before.insert(c.name.clone(), b);
+    let observing = repo
+        .clusters
+        .iter()
+        .map(|c| observe_cluster(repo, store, pool, c));
+    for (c, observed) in repo.clusters.iter().zip(join_all(observing).await) {
+        before.insert(c.name.clone(), observed?.0);
     }
     for (name, state) in store.clusters()? {
         before

@@ -1,3 +1,4 @@
+use futures::future::join_all;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -5,9 +6,10 @@ use super::args::{Format, Global, StatusArgs};
 use super::{exit, online, repo};
 use crate::engine::ObservedRole;
 use crate::layout::{NodeLayout, Role};
-use crate::model::Cluster;
+use crate::model::{Cluster, Repo};
 use crate::observe::{self, NodeObservation};
-use crate::state::ClusterState;
+use crate::state::{ClusterState, StateStore};
+use crate::transport::SshPool;
 
 #[derive(Serialize)]
 struct ClusterStatus {
@@ -34,37 +36,44 @@ pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
     }
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let statuses = online::runtime()?.block_on(async {
-        let mut out = Vec::new();
-        for c in repo
+        let chosen = repo
             .clusters
             .iter()
-            .filter(|c| a.cluster.as_ref().is_none_or(|n| *n == c.name))
-        {
-            let (_, mut nodes) = online::observe_cluster(repo, &store, &pool, c).await?;
-            let state = store.cluster(&c.name)?;
-            let orphans = orphan_layouts(c, &state);
-            if !orphans.is_empty() {
-                let secrets = crate::secrets::peek(store.dir(), c);
-                nodes.extend(observe::observe_cluster(&pool, &repo.fleet, c, &orphans, &secrets).await);
-                nodes.sort_by_key(|n| n.number);
-            }
-            out.push(ClusterStatus {
-                name: c.name.clone(),
-                engine: format!("{} {}", c.engine, c.version),
-                topology: c.topology.to_string(),
-                last_applied_commit: state.commit,
-                nodes,
-                orphaned: orphans.into_iter().map(|o| o.name).collect(),
-            });
-        }
+            .filter(|c| a.cluster.as_ref().is_none_or(|n| *n == c.name));
+        let out = join_all(chosen.map(|c| cluster_status(repo, &store, &pool, c))).await;
         pool.disconnect_all().await;
-        anyhow::Ok(out)
+        out.into_iter().collect::<anyhow::Result<Vec<_>>>()
     })?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&statuses)?),
         Format::Text | Format::Markdown => print!("{}", table(&statuses)),
     }
     Ok(exit::OK)
+}
+
+/// One cluster's nodes as observed, with the orphans it still holds.
+async fn cluster_status(
+    repo: &Repo,
+    store: &StateStore,
+    pool: &SshPool,
+    c: &Cluster,
+) -> anyhow::Result<ClusterStatus> {
+    let (_, mut nodes) = online::observe_cluster(repo, store, pool, c).await?;
+    let state = store.cluster(&c.name)?;
+    let orphans = orphan_layouts(c, &state);
+    if !orphans.is_empty() {
+        let secrets = crate::secrets::peek(store.dir(), c);
+        nodes.extend(observe::observe_cluster(pool, &repo.fleet, c, &orphans, &secrets).await);
+        nodes.sort_by_key(|n| n.number);
+    }
+    Ok(ClusterStatus {
+        name: c.name.clone(),
+        engine: format!("{} {}", c.engine, c.version),
+        topology: c.topology.to_string(),
+        last_applied_commit: state.commit,
+        nodes,
+        orphaned: orphans.into_iter().map(|o| o.name).collect(),
+    })
 }
 
 fn table(statuses: &[ClusterStatus]) -> String {

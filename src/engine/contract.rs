@@ -8,7 +8,7 @@ use super::ServiceMode;
 use crate::layout::{NodeLayout, PeerRef};
 use crate::model::Cluster;
 use crate::render::EnginePaths;
-use crate::transport::{BoxFuture, Transport, TransportError};
+use crate::transport::{BoxFuture, Command, Transport, TransportError};
 
 /// Passwords of a cluster. Never printed: `Debug` hides them.
 #[derive(Clone, PartialEq, Eq)]
@@ -153,6 +153,14 @@ pub trait Driver: Send + Sync {
     /// error: it is reported in the state. Errors only when the host cannot
     /// be reached.
     fn observe<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<EngineState>>;
+
+    /// The read-only commands `observe` is expected to run on a healthy
+    /// node, exactly as it builds them: the caller runs them ahead in one
+    /// batch ([`crate::transport::Prefetched`]). Anything `observe` asks
+    /// that is not here still runs, so this only has to be a good guess.
+    fn observe_commands(&self, _t: &dyn Transport, _cx: &NodeCx<'_>) -> Vec<Command> {
+        Vec::new()
+    }
 
     /// Write the engine's secret files (Redis-family include file with
     /// requirepass/masterauth, PostgreSQL's .pgpass, MySQL client option

@@ -20,7 +20,7 @@ pub use contract::{
     parse_pairs, ConfigChange, Driver, DriverError, EngineState, LiveOutcome, NodeCx, ObservedRole,
     Replication, Secrets,
 };
-pub use service::{detect_service_mode, ServiceMode};
+pub use service::{detect_service_mode, service_command, ServiceMode};
 
 use crate::model::{Engine, Family};
 

@@ -30,9 +30,7 @@ pub async fn detect_service_mode(
         ServiceManager::Systemd => Ok(ServiceMode::Systemd),
         ServiceManager::Direct => Ok(ServiceMode::Direct),
         ServiceManager::Auto => {
-            let out = t
-                .run(&Command::new("test").args(["-d", "/run/systemd/system"]))
-                .await?;
+            let out = t.run(&service_command()).await?;
             Ok(if out.success() {
                 ServiceMode::Systemd
             } else {
@@ -40,4 +38,9 @@ pub async fn detect_service_mode(
             })
         }
     }
+}
+
+/// What `auto` runs to tell: whether systemd is PID 1.
+pub fn service_command() -> Command {
+    Command::new("test").args(["-d", "/run/systemd/system"])
 }

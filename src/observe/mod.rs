@@ -7,13 +7,15 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::engine::{self, detect_service_mode, EngineState, NodeCx, Secrets, ServiceMode};
+use crate::engine::{self, detect_service_mode, service_command, EngineState, NodeCx, Secrets, ServiceMode};
 use crate::layout::NodeLayout;
-use crate::model::{Cluster, Fleet};
+use crate::model::{Cluster, Fleet, ServiceManager};
 use crate::plan::{ClusterBefore, NodeBefore};
-use crate::render::{engine_paths, firewall_chain, firewall_path, FIREWALL_TABLE};
+use crate::render::{engine_paths, firewall_chain, firewall_path, EnginePaths, FIREWALL_TABLE};
 use crate::state::ClusterState;
-use crate::transport::{Command, SshConfig, SshPool, SshTransport, Transport, TransportError};
+use crate::transport::{
+    read_command, Command, Prefetched, SshConfig, SshPool, SshTransport, Transport, TransportError,
+};
 
 /// One node as observed.
 #[derive(Debug, Clone, Serialize)]
@@ -114,11 +116,35 @@ pub async fn observe_node(
         number: node.number,
         host: node.host.clone(),
     };
+    let paths = engine_paths(cluster.engine, &cluster.version);
+    let driver = engine::driver(cluster.engine);
+    // Everything below is read-only: run it ahead in one remote shell.
+    let prefetch = {
+        let cx = NodeCx {
+            cluster,
+            node,
+            paths: &paths,
+            service: ServiceMode::Direct,
+            secrets,
+        };
+        let mut cmds = Vec::new();
+        if fleet.hosts.service_manager == ServiceManager::Auto {
+            cmds.push(service_command());
+        }
+        cmds.extend(driver.observe_commands(t, &cx));
+        cmds.push(read_command(&owner_file(&paths.data_dir)));
+        cmds.extend(managed_files(cluster, &paths).iter().map(|p| read_command(p)));
+        cmds.push(firewall_command(&cluster.name));
+        cmds
+    };
+    let t = &match Prefetched::run(t, prefetch).await {
+        Ok(t) => t,
+        Err(e) => return unreachable_obs(&lite, error_chain(&e)),
+    };
     let service = match detect_service_mode(t, fleet.hosts.service_manager).await {
         Ok(s) => s,
         Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     };
-    let paths = engine_paths(cluster.engine, &cluster.version);
     let cx = NodeCx {
         cluster,
         node,
@@ -126,7 +152,7 @@ pub async fn observe_node(
         service,
         secrets,
     };
-    let state = match engine::driver(cluster.engine).observe(t, &cx).await {
+    let state = match driver.observe(t, &cx).await {
         Ok(s) => s,
         Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     };
@@ -143,8 +169,7 @@ pub async fn observe_node(
         Err(e) => return unreachable_obs(&lite, error_chain(&e)),
     }
     let mut files = BTreeMap::new();
-    let managed = paths.config_files.iter().map(|f| f.path.clone());
-    for path in managed.chain([firewall_path(&cluster.name)]) {
+    for path in managed_files(cluster, &paths) {
         match t.read_file(&path).await {
             Ok(content) => {
                 files.insert(path, content.map(|b| String::from_utf8_lossy(&b).into_owned()));
@@ -172,9 +197,19 @@ pub async fn observe_node(
 /// that fails for any reason (no such chain or table, no nft at all) counts
 /// as not loaded: loading the file again then reports the real problem.
 pub async fn firewall_loaded(t: &dyn Transport, cluster: &str) -> Result<bool, TransportError> {
+    Ok(t.run(&firewall_command(cluster)).await?.success())
+}
+
+fn firewall_command(cluster: &str) -> Command {
     let chain = firewall_chain(cluster);
-    let cmd = Command::new("nft").args(["list", "chain", "inet", FIREWALL_TABLE, chain.as_str()]);
-    Ok(t.run(&cmd).await?.success())
+    Command::new("nft").args(["list", "chain", "inet", FIREWALL_TABLE, chain.as_str()])
+}
+
+/// The files observation reads: the engine's configuration and the
+/// cluster's firewall file.
+fn managed_files(cluster: &Cluster, paths: &EnginePaths) -> Vec<String> {
+    let config = paths.config_files.iter().map(|f| f.path.clone());
+    config.chain([firewall_path(&cluster.name)]).collect()
 }
 
 /// The file in a node's data directory naming the cluster that owns the data.

@@ -85,9 +85,15 @@ pub(super) async fn write_file<T: Transport + ?Sized>(
     check(transport.host(), &format!("write {path}"), out).map(drop)
 }
 
+/// The command [`read_file`] runs (public for batches: see
+/// [`super::Prefetched`]).
+pub fn read_command(path: &str) -> Command {
+    Command::new("sh").args(["-c", READ_SCRIPT, "sh", path])
+}
+
 pub(super) async fn read_file<T: Transport + ?Sized>(transport: &T, path: &str) -> Result<Option<Vec<u8>>> {
     check_path(transport.host(), path)?;
-    let cmd = Command::new("sh").args(["-c", READ_SCRIPT, "sh", path]);
+    let cmd = read_command(path);
     let out = transport.run(&cmd).await?;
     if out.status == Some(MISSING) {
         return Ok(None);

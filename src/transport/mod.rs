@@ -7,11 +7,13 @@
 //! strings; bulk data travels on stdin. The pure core never imports this
 //! module.
 
+mod batch;
 mod command;
 mod error;
 mod files;
 mod local;
 mod pool;
+mod prefetch;
 mod ssh;
 
 use std::future::Future;
@@ -20,11 +22,13 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+pub use batch::run_batch;
 pub use command::{quote, Command, CommandError, Output};
 pub use error::{message, Cause, Message, TransportError};
-pub use files::PREV_SUFFIX;
+pub use files::{read_command, PREV_SUFFIX};
 pub use local::LocalTransport;
 pub use pool::SshPool;
+pub use prefetch::Prefetched;
 pub use ssh::{SshConfig, SshTransport};
 
 /// The result type of this module.

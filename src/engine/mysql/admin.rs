@@ -3,44 +3,62 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use super::host::Host;
+use super::host::{exists_command, has_program_command, Host, INITIALISED};
 use super::sql::{account, literal};
-use super::status::{get, ReplicaStatus};
+use super::status::{get, parse_vertical, ReplicaStatus};
 use crate::engine::contract::Result;
 use crate::engine::{EngineState, ObservedRole};
 use crate::model::Topology;
 use crate::render::{ADMIN_USER, REPLICATION_USER};
 use crate::transport::Command;
 
+const SERVER_STATE: &str = "SELECT VERSION() AS version, @@GLOBAL.read_only AS read_only";
+
 impl Host<'_> {
-    /// See [`crate::engine::Driver::observe`].
+    /// What [`Host::observe`] runs on a running node, built the same way.
+    pub(crate) fn observe_commands(&self) -> Vec<Command> {
+        let p = self.cx.paths;
+        vec![
+            has_program_command(&p.server_binary),
+            exists_command(&self.data_file(INITIALISED)),
+            self.vertical_command(&self.observe_sql()),
+            self.server_pid_command(),
+        ]
+    }
+
+    /// The server state, then the replica status (no row on a primary).
+    fn observe_sql(&self) -> String {
+        format!("{SERVER_STATE}\\G\n{}", self.flavor.replica_status())
+    }
+
+    /// See [`crate::engine::Driver::observe`]. One client call reads the
+    /// server state and the replica status; a server that answers it runs.
+    /// When it does not, ping tells a stopped server from one that refuses
+    /// the query (an error).
     pub(crate) async fn observe(&self) -> Result<EngineState> {
         let p = self.cx.paths;
         let mut state = EngineState {
             installed: self.has_program(&p.server_binary).await?,
             initialised: self.initialised().await?,
-            running: self.ping().await?,
             ..EngineState::default()
         };
-        if !state.running {
-            return Ok(state);
-        }
+        let out = match self
+            .client_out(self.vertical_command(&self.observe_sql()))
+            .await?
+        {
+            Ok(out) => out,
+            Err(_) if !self.ping().await? => return Ok(state),
+            Err(e) => return Err(self.rejected("reading the server state", e.message)),
+        };
+        state.running = true;
         state.pid = self.server_pid().await?;
-        let rows = self
-            .query_vertical(
-                "reading the server state",
-                "SELECT VERSION() AS version, @@GLOBAL.read_only AS read_only",
-            )
-            .await?;
+        let rows = parse_vertical(&out);
         let row = rows.first();
         state.version = row.and_then(|r| get(r, &["version"])).map(str::to_string);
         let read_only = row
             .and_then(|r| get(r, &["read_only"]))
             .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
-        let replica = self
-            .replica_row()
-            .await?
-            .and_then(|r| ReplicaStatus::from_row(&r));
+        let replica = rows.get(1).and_then(ReplicaStatus::from_row);
         // In multi-master every node replicates and every node is primary.
         let replicates = replica.is_some() && self.cx.cluster.topology != Topology::MultiMaster;
         state.role = Some(if read_only || replicates {

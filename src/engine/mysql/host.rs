@@ -13,6 +13,13 @@ use crate::transport::{Command, Output, Transport};
 
 /// Marker written last by `init` and `seed`: the data directory is whole.
 pub(crate) const INITIALISED: &str = ".dbfleet-initialised";
+
+/// `$1` pid file: `<pid> <comm>` of the process it names, if any.
+const SERVER_PID: &str = r#"read -r pid <"$1" 2>/dev/null || exit 0
+case $pid in ''|*[!0-9]*) exit 0 ;; esac
+read -r comm <"/proc/$pid/comm" 2>/dev/null || exit 0
+printf '%s %s\n' "$pid" "$comm"
+"#;
 /// Marker written first by `init`: a data directory holding it is a
 /// half-done initialisation that the next `init` may wipe.
 pub(crate) const INCOMPLETE: &str = ".dbfleet-incomplete";
@@ -124,23 +131,13 @@ impl<'a> Host<'a> {
 
     /// Whether `path` exists (`test -e`).
     pub(crate) async fn exists(&self, path: &str) -> Result<bool> {
-        Ok(self
-            .run(&Command::new("test").args(["-e", path]))
-            .await?
-            .success())
+        Ok(self.run(&exists_command(path)).await?.success())
     }
 
     /// Whether a program is installed: a path is tested directly, a bare
     /// name looked up in PATH.
     pub(crate) async fn has_program(&self, program: &str) -> Result<bool> {
-        if program.starts_with('/') {
-            return Ok(self
-                .run(&Command::new("test").args(["-x", program]))
-                .await?
-                .success());
-        }
-        let cmd = Self::sh("command -v \"$1\" >/dev/null", &[program]);
-        Ok(self.run(&cmd).await?.success())
+        Ok(self.run(&has_program_command(program)).await?.success())
     }
 
     /// `NotInstalled` unless every program is there.
@@ -159,17 +156,22 @@ impl<'a> Host<'a> {
     /// The server's process id, from its pid file, when that process is
     /// alive and is the server (not a stranger that reused the number).
     pub(crate) async fn server_pid(&self) -> Result<Option<u32>> {
-        let Some(bytes) = self.t.read_file(&self.cx.paths.pid_file).await? else {
+        let out = self.run(&self.server_pid_command()).await?;
+        let text = out.stdout_str();
+        let mut words = text.split_whitespace();
+        let (Some(pid), Some(comm)) = (words.next(), words.next()) else {
             return Ok(None);
         };
-        let Ok(pid) = String::from_utf8_lossy(&bytes).trim().parse::<u32>() else {
-            return Ok(None);
-        };
-        let comm = self.t.read_file(&format!("/proc/{pid}/comm")).await?;
-        let comm = comm.map(|c| String::from_utf8_lossy(&c).trim().to_string());
-        Ok(comm
-            .filter(|c| self.flavor.server_names().contains(&c.as_str()))
-            .map(|_| pid))
+        Ok(pid
+            .parse::<u32>()
+            .ok()
+            .filter(|_| self.flavor.server_names().contains(&comm)))
+    }
+
+    /// Prints `<pid> <process name>` for the pid in the pid file, or
+    /// nothing (no file, no number, no such process).
+    pub(crate) fn server_pid_command(&self) -> Command {
+        Self::sh(SERVER_PID, &[&self.cx.paths.pid_file])
     }
 
     /// Whether mysqld_safe runs for this node's configuration.
@@ -217,14 +219,17 @@ impl<'a> Host<'a> {
 
     /// Whether the server answers on its socket.
     pub(crate) async fn ping(&self) -> Result<bool> {
-        let cmd = Command::new(self.flavor.admin())
+        Ok(self.run(&self.ping_command()).await?.success())
+    }
+
+    pub(crate) fn ping_command(&self) -> Command {
+        Command::new(self.flavor.admin())
             .args([
                 format!("--socket={}", self.cx.paths.socket),
                 "--connect-timeout=5".to_string(),
                 "ping".to_string(),
             ])
-            .timeout(Duration::from_secs(30));
-        Ok(self.run(&cmd).await?.success())
+            .timeout(Duration::from_secs(30))
     }
 
     fn client(&self, vertical: bool) -> Command {
@@ -261,8 +266,7 @@ impl<'a> Host<'a> {
 
     /// One query with vertical (`\G`) output, as rows.
     pub(crate) async fn query_vertical(&self, what: &str, statement: &str) -> Result<Vec<Row>> {
-        let input = format!("{statement}\\G\n");
-        match self.client_run(self.client(true), input).await? {
+        match self.client_out(self.vertical_command(statement)).await? {
             Ok(out) => Ok(parse_vertical(&out)),
             Err(e) => Err(self.rejected(what, e.message)),
         }
@@ -277,8 +281,17 @@ impl<'a> Host<'a> {
             .collect())
     }
 
+    /// The client command that runs `statement` with vertical output.
+    pub(crate) fn vertical_command(&self, statement: &str) -> Command {
+        self.client(true).stdin(format!("{statement}\\G\n"))
+    }
+
     async fn client_run(&self, cmd: Command, input: String) -> Result<std::result::Result<String, SqlError>> {
-        let out = self.run(&cmd.stdin(input)).await?;
+        self.client_out(cmd.stdin(input)).await
+    }
+
+    pub(crate) async fn client_out(&self, cmd: Command) -> Result<std::result::Result<String, SqlError>> {
+        let out = self.run(&cmd).await?;
         if out.success() {
             Ok(Ok(out.stdout_str()))
         } else {
@@ -292,5 +305,19 @@ impl<'a> Host<'a> {
             .query_vertical("reading the replica status", self.flavor.replica_status())
             .await?;
         Ok(rows.into_iter().next())
+    }
+}
+
+/// `test -e path`.
+pub(crate) fn exists_command(path: &str) -> Command {
+    Command::new("test").args(["-e", path])
+}
+
+/// A path is tested directly (`test -x`), a bare name looked up in PATH.
+pub(crate) fn has_program_command(program: &str) -> Command {
+    if program.starts_with('/') {
+        Command::new("test").args(["-x", program])
+    } else {
+        Host::sh("command -v \"$1\" >/dev/null", &[program])
     }
 }

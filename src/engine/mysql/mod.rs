@@ -42,6 +42,10 @@ impl Driver for MysqlDriver {
         Box::pin(async move { Host::new(t, cx).observe().await })
     }
 
+    fn observe_commands(&self, t: &dyn Transport, cx: &NodeCx<'_>) -> Vec<crate::transport::Command> {
+        Host::new(t, cx).observe_commands()
+    }
+
     /// Nothing to write: the server keeps the credentials itself.
     fn write_secrets<'a>(&'a self, _t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })

@@ -101,6 +101,16 @@ impl Fake {
                 st.running = true;
                 out(0, "")
             }
+            "pid" => {
+                let pid = st.files.get(&arg(3)).map(|p| p.trim().to_string());
+                let comm = pid
+                    .as_ref()
+                    .and_then(|p| st.files.get(&format!("/proc/{p}/comm")));
+                match (pid, comm) {
+                    (Some(pid), Some(comm)) => out(0, &format!("{pid} {}", comm.trim())),
+                    _ => out(0, ""),
+                }
+            }
             "read" => match st.files.get(&arg(3)) {
                 Some(c) => out(0, c),
                 None => out(44, ""),
@@ -126,15 +136,19 @@ impl Fake {
                 if stdin.contains("START REPLICA") || stdin.contains("START SLAVE") {
                     st.replica_status = RUNNING_STATUS.to_string();
                 }
-                if stdin.contains("REPLICA STATUS") || stdin.contains("SLAVE STATUS") {
-                    return out(0, &st.replica_status);
-                }
+                // Each statement's rows, in the order asked.
+                let mut rows = String::new();
                 if stdin.contains("SELECT VERSION()") {
-                    return out(
-                        0,
+                    rows.push_str(
                         "*************************** 1. row ***************************\n\
                          \x20 version: 8.0.40\nread_only: 1\n",
                     );
+                }
+                if stdin.contains("REPLICA STATUS") || stdin.contains("SLAVE STATUS") {
+                    rows.push_str(&st.replica_status);
+                }
+                if !rows.is_empty() {
+                    return out(0, &rows);
                 }
                 if stdin.contains("FROM mysql.user") {
                     return out(0, "10.0.0.1\n10.0.0.9\n");
@@ -160,6 +174,8 @@ fn kind(cmd: &Command) -> String {
             let script = cmd.args.get(1).map(String::as_str).unwrap_or_default();
             if script.contains("mktemp") {
                 "write".into()
+            } else if script.contains("/proc/$pid/comm") {
+                "pid".into()
             } else if script.contains("exit 44") {
                 "read".into()
             } else if script.contains("-maxdepth 1") {

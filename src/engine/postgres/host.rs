@@ -163,16 +163,19 @@ fi
 "#;
 
 pub async fn probe(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<Probe> {
-    let cmd = Command::new("sh").args([
+    let out = run_ok(t, &probe_command(cx), "inspecting the data directory").await?;
+    Ok(parse_probe(&out.stdout_str()))
+}
+
+pub fn probe_command(cx: &NodeCx<'_>) -> Command {
+    Command::new("sh").args([
         "-c",
         PROBE_SCRIPT,
         "sh",
         &cx.paths.server_binary,
         &cx.paths.data_dir,
         MARKER,
-    ]);
-    let out = run_ok(t, &cmd, "inspecting the data directory").await?;
-    Ok(parse_probe(&out.stdout_str()))
+    ])
 }
 
 fn parse_probe(text: &str) -> Probe {
@@ -222,18 +225,7 @@ pub async fn psql(
     cx: &NodeCx<'_>,
     sql: &str,
 ) -> Result<std::result::Result<Rows, PsqlError>> {
-    let port = cx.port().to_string();
-    let cmd = tool(cx, "psql")
-        .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
-        .args(["-h", &cx.paths.socket, "-p", &port, "-d", "postgres"])
-        .arg(format!("--field-separator={FIELD_SEP}"))
-        .arg(format!("--record-separator={RECORD_SEP}"))
-        .arg(format!("--pset=null={NULL_MARK}"))
-        .env("PGCONNECT_TIMEOUT", "5")
-        .env("PGAPPNAME", "dbfleet")
-        .timeout(PSQL_TIMEOUT)
-        .stdin(sql.as_bytes());
-    let out = t.run(&cmd).await?;
+    let out = t.run(&psql_command(cx, sql)).await?;
     if out.success() {
         return Ok(Ok(parse_rows(&out.stdout_str())));
     }
@@ -243,6 +235,21 @@ pub async fn psql(
     } else {
         PsqlError::Sql(message)
     }))
+}
+
+/// The `psql` command [`psql`] runs.
+pub fn psql_command(cx: &NodeCx<'_>, sql: &str) -> Command {
+    let port = cx.port().to_string();
+    tool(cx, "psql")
+        .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
+        .args(["-h", &cx.paths.socket, "-p", &port, "-d", "postgres"])
+        .arg(format!("--field-separator={FIELD_SEP}"))
+        .arg(format!("--record-separator={RECORD_SEP}"))
+        .arg(format!("--pset=null={NULL_MARK}"))
+        .env("PGCONNECT_TIMEOUT", "5")
+        .env("PGAPPNAME", "dbfleet")
+        .timeout(PSQL_TIMEOUT)
+        .stdin(sql.as_bytes())
 }
 
 /// Like [`psql`], but an SQL error is [`DriverError::Rejected`] (`what` was

@@ -45,6 +45,10 @@ impl Driver for PostgresDriver {
         Box::pin(replication::observe(t, cx))
     }
 
+    fn observe_commands(&self, _t: &dyn Transport, cx: &NodeCx<'_>) -> Vec<crate::transport::Command> {
+        replication::observe_commands(cx)
+    }
+
     /// The replication user's `.pgpass` (`paths.secrets_file`, 0600,
     /// postgres), which `primary_conninfo`'s `passfile=` and pg_basebackup
     /// read. Written on every node, so any node can become a standby.

@@ -88,6 +88,14 @@ async fn status(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<Option<Status>> {
         .and_then(|rows| parse_status(&rows)))
 }
 
+/// What [`observe`] runs on a running node, built the same way.
+pub fn observe_commands(cx: &NodeCx<'_>) -> Vec<crate::transport::Command> {
+    vec![
+        super::host::probe_command(cx),
+        super::host::psql_command(cx, OBSERVE_SQL),
+    ]
+}
+
 pub async fn observe(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<EngineState> {
     let disk = probe(t, cx).await?;
     let mut state = EngineState {

@@ -58,7 +58,11 @@ pub fn config_path<'a>(t: &dyn Transport, paths: &'a EnginePaths) -> Result<&'a 
 
 /// `test <flag> <path>` succeeded.
 pub async fn test(t: &dyn Transport, flag: &str, path: &str) -> Result<bool> {
-    Ok(t.run(&Command::new("test").args([flag, path])).await?.success())
+    Ok(t.run(&test_command(flag, path)).await?.success())
+}
+
+pub fn test_command(flag: &str, path: &str) -> Command {
+    Command::new("test").args([flag, path])
 }
 
 /// Creates `path` (owner, group, mode) when missing; with `fix`, an

@@ -40,6 +40,10 @@ impl Driver for RedisDriver {
         Box::pin(observe::observe(t, cx))
     }
 
+    fn observe_commands(&self, _t: &dyn Transport, cx: &NodeCx<'_>) -> Vec<crate::transport::Command> {
+        observe::observe_commands(cx)
+    }
+
     fn write_secrets<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
         Box::pin(lifecycle::write_secrets(t, cx))
     }
