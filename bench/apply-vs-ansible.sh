@@ -18,10 +18,9 @@
 # primary + 2 replicas) and a my.cnf (MariaDB 10.11 primary + 2 replicas) on
 # every host from templates, and apply one changed parameter live
 # (maxmemory 64mb <-> 128mb, max_connections 200 <-> 300), no restarts.
-#   dbfleet: two repositories in $OUT (a host belongs to one cluster in a
-#     dbfleet repository, so the Redis cluster and the MariaDB cluster on the
-#     same hosts are two repositories), applied one after the other:
-#     `dbfleet --state-dir S1 apply --yes R1 && dbfleet --state-dir S2 apply --yes R2`
+#   dbfleet: one repository in $OUT with both clusters on the same three
+#     hosts (clusters/bench-redis.toml, clusters/bench-maria.toml), one
+#     command: `dbfleet --state-dir S apply --yes R`
 #   Ansible: ansible-core from PyPI in a venv ($OUT/../ansible-venv),
 #     bench/ansible/playbook.yml (two template tasks, a live handler each),
 #     bench/ansible/ansible.cfg (ssh with ControlPersist and pipelining,
@@ -235,9 +234,8 @@ MAXMEMORY=(64mb 128mb)
 MAXMEMORY_BYTES=(67108864 134217728)
 MAXCONN=(200 300)
 
-R_REDIS=$OUT/repo-redis; S_REDIS=$OUT/state-redis
-R_MARIA=$OUT/repo-maria; S_MARIA=$OUT/state-maria
-rm -rf "$R_REDIS" "$R_MARIA" "$S_REDIS" "$S_MARIA"
+REPO=$OUT/repo; STATE=$OUT/state
+rm -rf "$REPO" "$STATE" "$OUT/repo-redis" "$OUT/repo-maria" "$OUT/state-redis" "$OUT/state-maria"
 
 fleet_toml() {
     cat <<EOF
@@ -271,23 +269,19 @@ new_repo() { # DIR
     git_in "$1" init -q -b main
     fleet_toml >"$1/fleet.toml"
 }
-# Commit value index V in both repositories (not measured: the change a
-# user pushes). Ansible's counterpart is vars.yml.
+# Commit value index V (not measured: the change a user pushes).
+# Ansible's counterpart is vars.yml.
 set_desired() { # V
-    redis_toml "$1" >"$R_REDIS/clusters/bench-redis.toml"
-    maria_toml "$1" >"$R_MARIA/clusters/bench-maria.toml"
-    local r
-    for r in "$R_REDIS" "$R_MARIA"; do
-        git_in "$r" add fleet.toml clusters
-        git_in "$r" diff --cached --quiet || git_in "$r" commit -q -m "maxmemory ${MAXMEMORY[$1]}, max_connections ${MAXCONN[$1]}"
-    done
+    redis_toml "$1" >"$REPO/clusters/bench-redis.toml"
+    maria_toml "$1" >"$REPO/clusters/bench-maria.toml"
+    git_in "$REPO" add fleet.toml clusters
+    git_in "$REPO" diff --cached --quiet || git_in "$REPO" commit -q -m "maxmemory ${MAXMEMORY[$1]}, max_connections ${MAXCONN[$1]}"
     printf 'redis_maxmemory: "%s"\nmariadb_max_connections: %s\n' "${MAXMEMORY[$1]}" "${MAXCONN[$1]}" >"$OUT/vars.yml"
 }
-new_repo "$R_REDIS"
-new_repo "$R_MARIA"
+new_repo "$REPO"
 
 # ---------------------------------------------------------------- the runs
-DBFLEET_CMD="$BIN --state-dir $S_REDIS apply --yes $R_REDIS && $BIN --state-dir $S_MARIA apply --yes $R_MARIA"
+DBFLEET_CMD="$BIN --state-dir $STATE apply --yes $REPO"
 ANSIBLE_CMD="ansible-playbook -i $OUT/inventory.json bench/ansible/playbook.yml -e @$OUT/vars.yml"
 
 ELAPSED=
@@ -298,8 +292,7 @@ run_tool() {
     case $tool in
         dbfleet)
             t0=$(date +%s%N)
-            { "$BIN" --state-dir "$S_REDIS" apply --yes "$R_REDIS" \
-                && "$BIN" --state-dir "$S_MARIA" apply --yes "$R_MARIA"; } >"$log" 2>&1 9>&- || rc=$?
+            "$BIN" --state-dir "$STATE" apply --yes "$REPO" >"$log" 2>&1 9>&- || rc=$?
             t1=$(date +%s%N) ;;
         ansible|ansible-cold)
             [ "$tool" = ansible ] || close_masters "$ANSIBLE_CP"
@@ -360,7 +353,7 @@ check_output() {
     case $tool in
         dbfleet)
             if [ "$what" = noop ]; then
-                [ "$(grep -c '^No changes\.' "$log")" = 2 ] || die "dbfleet did not find both clusters unchanged: $log"
+                [ "$(grep -c '^No changes\.' "$log")" = 1 ] || die "dbfleet did not find both clusters unchanged: $log"
             else
                 for c in bench-redis bench-maria; do
                     grep -qE "^$c: applied \(0 built, [1-9][0-9]* file\(s\) written, live: \[[^]]+, [^]]+, [^]]+\], restarted: \[\]\)" "$log" \
@@ -415,7 +408,7 @@ set_desired 0
 t0=$(date +%s)
 run_tool dbfleet "$LOGS/build.log" || die "the first dbfleet apply failed: $LOGS/build.log"$'\n'"$(tail -n 30 "$LOGS/build.log")"
 say "built in $(($(date +%s) - t0))s (dbfleet: ${ELAPSED}s)"
-REDIS_PW=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$S_REDIS/secrets/bench-redis.json")
+REDIS_PW=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["admin"])' "$STATE/secrets/bench-redis.json")
 
 # Replication up everywhere before measuring (no full sync in the background).
 wait_replication() {
@@ -439,7 +432,7 @@ PREV_SNAP=$(snapshot)
 say "engines: $(tr '\n' ';' <<<"$BASE_PIDS")"
 
 python3 "$ANSIBLE_DIR/inventory.py" "$OUT/inventory.json" --key "$LAB_KEY" --known-hosts "$LAB_KNOWN_HOSTS" \
-    --secrets "$S_REDIS/secrets/bench-redis.json" "${HOSTS[0]}=${IP[${HOSTS[0]}]}" \
+    --secrets "$STATE/secrets/bench-redis.json" "${HOSTS[0]}=${IP[${HOSTS[0]}]}" \
     "${HOSTS[1]}=${IP[${HOSTS[1]}]}" "${HOSTS[2]}=${IP[${HOSTS[2]}]}"
 
 # Equal work: Ansible must find dbfleet's files exactly as it would render them.
@@ -470,18 +463,14 @@ PROFILE_MD=
 if [ "$PROFILE" = 1 ]; then
     say "profiling: one traced run of each scenario per tool, and each tool's local floor (not measured)"
     iso() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
-    # A traced dbfleet run: each process between "### start/end" markers.
+    # A traced dbfleet run, between "### start/end" markers.
     prof_dbfleet() { # LOG
-        local log=$1 r s t0 t1 rc=0
+        local log=$1 t0 t1 rc=0
         : >"$log"
         t0=$(date +%s%N)
-        for r in redis maria; do
-            if [ "$r" = redis ]; then s=$S_REDIS; else s=$S_MARIA; fi
-            echo "### start $(iso) bench-$r" >>"$log"
-            DBFLEET_LOG=dbfleet=trace "$BIN" --state-dir "$s" apply --yes "$OUT/repo-$r" >>"$log" 2>&1 9>&- || rc=$?
-            echo "### end $(iso)" >>"$log"
-            [ "$rc" = 0 ] || break
-        done
+        echo "### start $(iso) both-clusters" >>"$log"
+        DBFLEET_LOG=dbfleet=trace "$BIN" --state-dir "$STATE" apply --yes "$REPO" >>"$log" 2>&1 9>&- || rc=$?
+        echo "### end $(iso)" >>"$log"
         t1=$(date +%s%N)
         ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
         return "$rc"
@@ -514,7 +503,7 @@ if [ "$PROFILE" = 1 ]; then
         printf 'floor\t%s\t%s\t%s\n' "$name" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)" "$LOGS/floor.$name.log"
     }
     offline_plans() {
-        "$BIN" --state-dir "$S_REDIS" plan "$R_REDIS" --offline && "$BIN" --state-dir "$S_MARIA" plan "$R_MARIA" --offline
+        "$BIN" --state-dir "$STATE" plan "$REPO" --offline
     }
     list_tasks() {
         ( cd "$ANSIBLE_DIR" && "${PLAYBOOK[@]}" -i "$OUT/inventory.json" playbook.yml -e "@$OUT/vars.yml" --list-tasks )
@@ -646,7 +635,7 @@ for scenario, tool, wall, log in rows:
                      f"({'/'.join(str(ssh.get(ip, 0)) for ip in ips)} per host, over ControlPersist masters), {sftp} sftp")
 for scenario, name, ms, log in rows:
     if scenario == "floor":
-        what = {"dbfleet": "`dbfleet plan --offline` of both repositories (load, render, no host)",
+        what = {"dbfleet": "`dbfleet plan --offline` of the repository (load, render, no host)",
                 "ansible": "`ansible-playbook --list-tasks` (start-up, inventory, playbook; no host)"}[name]
         notes.append(f"- floor, {what}: {int(ms) / 1000:.2f} s (median of 5)")
 print("\n".join(out))
@@ -687,7 +676,7 @@ rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 by = {}
 for r in rows:
     by.setdefault((r["scenario"], r["tool"]), []).append(float(r["seconds"]))
-names = {"dbfleet": "dbfleet (2 applies)", "ansible": "Ansible", "ansible-cold": "Ansible, cold SSH"}
+names = {"dbfleet": "dbfleet", "ansible": "Ansible", "ansible-cold": "Ansible, cold SSH"}
 titles = {"noop": "no-op (converged)", "change": "one parameter per engine changed, live"}
 print("| scenario | tool | median s | min s | max s | Ansible / dbfleet (medians) |")
 print("|---|---|---:|---:|---:|---:|")
