@@ -136,7 +136,7 @@ fn one_repository_two_clusters_on_the_same_hosts() {
     assert_eq!(pids(&lab), before, "an engine restarted");
 
     // 5. status shows both clusters' nodes on the shared hosts.
-    let out = run_dbfleet(state.path(), &["status"], repo.path());
+    let out = run_dbfleet(state.path(), &["status", "--repo"], repo.path());
     assert!(out.status.success(), "status:\n{}", text(&out));
     let table = stdout(&out);
     for n in 1..=3 {

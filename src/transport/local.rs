@@ -173,6 +173,10 @@ impl Transport for LocalTransport {
         Box::pin(self.run_inner(cmd))
     }
 
+    fn run_all<'a>(&'a self, cmds: &'a [Command]) -> BoxFuture<'a, Result<Vec<Output>>> {
+        Box::pin(super::run_batch(self, cmds))
+    }
+
     fn spawn<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Process>> {
         Box::pin(async move {
             let (mut child, limit) = self.start(cmd)?;

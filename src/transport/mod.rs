@@ -55,6 +55,19 @@ pub trait Transport: Send + Sync {
     /// stdout and stderr.
     fn run<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Output>>;
 
+    /// Runs `cmds` one after the other and returns their outputs, as `run`
+    /// would. Transports that can run them in one go do: over SSH, one
+    /// remote shell ([`run_batch`]) instead of a channel each.
+    fn run_all<'a>(&'a self, cmds: &'a [Command]) -> BoxFuture<'a, Result<Vec<Output>>> {
+        Box::pin(async move {
+            let mut outputs = Vec::with_capacity(cmds.len());
+            for cmd in cmds {
+                outputs.push(self.run(cmd).await?);
+            }
+            Ok(outputs)
+        })
+    }
+
     /// Starts a command and hands out its stdin and stdout as streams, for
     /// data too large to hold in memory. See [`Process`].
     fn spawn<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Process>>;

@@ -1,6 +1,7 @@
 //! [`Prefetched`]: a transport that answers commands from one batch run
-//! beforehand ([`run_batch`]), so code written as a sequence of small
-//! commands (observing a node) costs one round trip and one remote shell.
+//! beforehand ([`Transport::run_all`]: over SSH, one remote shell), so code
+//! written as a sequence of small commands (observing a node) costs one
+//! round trip.
 //!
 //! Only read-only commands belong in the batch: they all run first, at
 //! once. A command asked for that the batch did not hold, or asked for a
@@ -9,7 +10,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use super::{run_batch, BoxFuture, Command, Output, Process, Result, Transport};
+use super::{BoxFuture, Command, Output, Process, Result, Transport};
 
 /// `inner`, with the outputs of commands run ahead in one batch.
 pub struct Prefetched<'a> {
@@ -18,14 +19,15 @@ pub struct Prefetched<'a> {
 }
 
 impl<'a> Prefetched<'a> {
-    /// Runs `cmds` on `inner` in one batch and keeps their outputs.
+    /// Runs `cmds` on `inner` in one go ([`Transport::run_all`]) and keeps
+    /// their outputs.
     ///
     /// # Errors
     /// The batch could not run (host unreachable, output cut short).
     pub async fn run(inner: &'a dyn Transport, cmds: Vec<Command>) -> Result<Prefetched<'a>> {
         let mut cmds = cmds;
         cmds.dedup();
-        let outputs = run_batch(inner, &cmds).await?;
+        let outputs = inner.run_all(&cmds).await?;
         Ok(Prefetched {
             inner,
             answers: Mutex::new(cmds.into_iter().zip(outputs).collect()),

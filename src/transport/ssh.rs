@@ -292,6 +292,10 @@ impl Transport for SshTransport {
         Box::pin(self.run_command(cmd))
     }
 
+    fn run_all<'a>(&'a self, cmds: &'a [Command]) -> BoxFuture<'a, Result<Vec<Output>>> {
+        Box::pin(super::run_batch(self, cmds))
+    }
+
     fn spawn<'a>(&'a self, cmd: &'a Command) -> BoxFuture<'a, Result<Process>> {
         Box::pin(self.spawn_command(cmd))
     }

@@ -7,6 +7,7 @@ use super::sql::{
 };
 use crate::engine::contract::Result;
 use crate::engine::{ConfigChange, LiveOutcome};
+use crate::transport::{Command, Prefetched};
 
 impl Host<'_> {
     /// See [`crate::engine::Driver::apply_live`].
@@ -22,10 +23,13 @@ impl Host<'_> {
         if changes.is_empty() {
             return Ok(LiveOutcome::Applied);
         }
-        if !self.ping().await? {
+        // Both read-only: asked in one go.
+        let ahead = Prefetched::run(self.t, vec![self.ping_command(), self.config_check_command()]).await?;
+        let ahead = Host::new(&ahead, self.cx);
+        if !ahead.ping().await? {
             return Err(self.other(format!("{} is not running", self.flavor.name())));
         }
-        self.check_config().await?;
+        ahead.check_config().await?;
         let mut restart = Vec::new();
         for change in changes {
             let key = change.key.as_str();
@@ -72,9 +76,7 @@ impl Host<'_> {
     /// The configuration file as the server binary reads it: `Rejected`
     /// with the server's `[ERROR]` lines when it would not start on it.
     pub(crate) async fn check_config(&self) -> Result<()> {
-        let p = self.cx.paths;
-        let cmd = self.flavor.config_check(&p.server_binary, self.config(), &p.user);
-        let out = self.run(&cmd).await?;
+        let out = self.run(&self.config_check_command()).await?;
         if out.success() {
             return Ok(());
         }
@@ -86,5 +88,10 @@ impl Host<'_> {
             errors.join("\n")
         };
         Err(self.rejected(format!("the configuration in {}", self.config()), message))
+    }
+
+    fn config_check_command(&self) -> Command {
+        let p = self.cx.paths;
+        self.flavor.config_check(&p.server_binary, self.config(), &p.user)
     }
 }
