@@ -391,3 +391,63 @@ async fn pool_works_on_every_host_in_order() {
     assert_eq!(names, want);
     assert!(Path::new(lab.known_hosts()).exists());
 }
+
+/// `run_all` over SSH: one remote shell for many commands, outputs exact
+/// and in order, each command's stdin kept off every command line on the
+/// host while it runs, and fewer processes than one channel each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_a_batch_in_one_remote_shell() {
+    let Some(lab) = Lab::get() else { return };
+    let t = transport(&lab, "h2");
+    t.connect().await.unwrap();
+    let secret = "batch-secret-7c1e 'quoted' $HOME";
+    let cmds = vec![
+        Command::new("printf").arg("no newline"),
+        // Holds the secret on stdin for a moment, while `ps` looks.
+        Command::new("sh")
+            .args(["-c", "IFS= read -r s; sleep 1; printf '%s' \"$s\" | sha256sum"])
+            .stdin(format!("{secret}\n")),
+        Command::new("sh").args(["-c", "echo to-stderr >&2; exit 7"]),
+        Command::new("test").args(["-d", "/etc"]),
+        Command::new("cat").arg("/no/such/file"),
+    ];
+    let observer = transport(&lab, "h2");
+    let look = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        observer
+            .run_checked(&Command::new("ps").args(["-eo", "args"]))
+            .await
+    };
+    let (outs, ps) = tokio::join!(t.run_all(&cmds), look);
+    let outs = outs.expect("run_all");
+    let ps = ps.expect("ps").stdout_str();
+    assert!(ps.contains("sleep 1"), "ps ran while the batch did:\n{ps}");
+    assert!(!ps.contains("batch-secret-7c1e"), "the secret shows in ps:\n{ps}");
+    assert_eq!(outs.len(), cmds.len());
+    assert_eq!(outs[0].stdout, b"no newline");
+    let want = hex::encode(Sha256::digest(secret.as_bytes()));
+    assert_eq!(outs[1].stdout_str(), format!("{want}  -\n"));
+    assert_eq!(
+        (outs[2].status, outs[2].stderr_str().as_str()),
+        (Some(7), "to-stderr\n")
+    );
+    assert!(outs[3].success());
+    assert_eq!(outs[4].status, Some(1));
+    assert!(outs[4].stderr_str().contains("No such file"), "{:?}", outs[4]);
+
+    // The same 20 reads as one batch and as 20 commands.
+    let reads: Vec<Command> = (0..20)
+        .map(|_| Command::new("cat").arg("/etc/hostname"))
+        .collect();
+    let started = Instant::now();
+    let batched = t.run_all(&reads).await.unwrap();
+    let batch_took = started.elapsed();
+    let started = Instant::now();
+    for cmd in &reads {
+        assert_eq!(t.run(cmd).await.unwrap().stdout, batched[0].stdout);
+    }
+    println!(
+        "20 reads: one batch {batch_took:?}, one channel each {:?}",
+        started.elapsed()
+    );
+}
