@@ -214,4 +214,49 @@ fn apply_builds_rolls_and_rolls_back() {
             .starts_with(b"2")
         });
     }
+
+    // 6. Lowering a setting a standby needs at least as high as its primary
+    //    (max_connections, 100 -> 50, a restart): the primary goes first,
+    //    then the standbys, and every standby streams again.
+    let lower = [
+        ("work_mem", "8MB"),
+        ("shared_buffers", "48MB"),
+        ("max_connections", "50"),
+    ];
+    repo.commit_files(
+        "max_connections 50",
+        &[("clusters/pg.toml", &cluster_toml(&lab, &lower))],
+    );
+    let out = apply();
+    assert!(out.status.success(), "lowering max_connections:\n{}", text(&out));
+    let mut started_at = Vec::new();
+    for h in HOSTS {
+        assert_eq!(sql(&lab, h, "SHOW max_connections"), "50", "{h}");
+        started_at.push(sql(
+            &lab,
+            h,
+            "SELECT extract(epoch FROM pg_postmaster_start_time())::numeric(20,6)",
+        ));
+    }
+    let t: Vec<f64> = started_at.iter().map(|s| s.parse().expect("epoch")).collect();
+    assert!(
+        t[0] < t[1] && t[1] < t[2],
+        "restart order h1 (primary), h2, h3 expected: {started_at:?}"
+    );
+    sql(&lab, "h1", "INSERT INTO e2e VALUES (3, 'after lowering');");
+    for h in ["h2", "h3"] {
+        wait_until(
+            "standby streaming after lowering",
+            Duration::from_secs(30),
+            || {
+                lab.ssh_with_input(
+                    h,
+                    "cd /tmp && runuser -u postgres -- psql -X -A -t -h /var/run/postgresql -d postgres",
+                    b"SELECT count(*) FROM e2e",
+                )
+                .stdout
+                .starts_with(b"3")
+            },
+        );
+    }
 }

@@ -19,12 +19,8 @@ impl ClusterRun<'_> {
         let cx = self.cx(node, &paths);
         let d = self.driver();
         let old = self.current.get(&node.name).cloned().unwrap_or_default();
-        let new = self.files.get(&node.name).cloned().unwrap_or_default();
-        let main = new.first().map(|f| f.path.clone()).unwrap_or_default();
-        let changes = d.changed_settings(
-            old.get(&main).map(String::as_str).unwrap_or_default(),
-            new.first().map(|f| f.content.as_str()).unwrap_or_default(),
-        );
+        let (old_main, new_main) = self.main_file(&node.name);
+        let changes = d.changed_settings(old_main, new_main);
         self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
             .await?;
         report.files_written += self.write_files(t.as_ref(), node).await?;

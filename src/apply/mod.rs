@@ -8,7 +8,8 @@
 //!    connects; the engine is not touched,
 //! 1. build the first node (initialise, configure, start, create users),
 //! 2. roll configuration changes of existing nodes: replicas one at a time,
-//!    each healthy before the next, the primary last; live where the engine
+//!    each healthy before the next, the primary last (first when the change
+//!    lowers a setting replicas need at least as high as their primary); live where the engine
 //!    allows, by a restart otherwise; a change the engine rejects is rolled
 //!    back on that node and stops the roll. This comes before seeding: a
 //!    new node's source must let it in first (pg_hba.conf),
@@ -298,6 +299,16 @@ impl<'a> ClusterRun<'a> {
         })
     }
 
+    /// A node's main configuration file: as observed (empty when missing)
+    /// and as rendered now.
+    fn main_file(&self, name: &str) -> (&str, &str) {
+        let new = self.files.get(name).and_then(|f| f.first());
+        let old = new
+            .and_then(|f| self.current.get(name)?.get(&f.path))
+            .map_or("", String::as_str);
+        (old, new.map_or("", |f| f.content.as_str()))
+    }
+
     fn node(&self, name: &str) -> Option<&'a NodeLayout> {
         self.nodes.iter().find(|n| n.name == name)
     }
@@ -347,14 +358,20 @@ impl<'a> ClusterRun<'a> {
             self.record(state, layout, &format!("built {}", n.name))?;
         }
         // 2. configuration changes of existing nodes: replicas first, one at a
-        //    time; primaries last. Before any new node is seeded: its source
-        //    must let it in first (pg_hba.conf).
+        //    time; primaries last, unless the change lowers a setting replicas
+        //    need at least as high as their primary (then the primary first).
+        //    Before any new node is seeded: its source must let it in first
+        //    (pg_hba.conf).
         let mut updates: Vec<_> = plan
             .nodes
             .iter()
             .filter(|n| n.change == Change::Update && n.steps.contains(&Step::ApplyConfig))
             .collect();
-        updates.sort_by_key(|n| (n.role == Role::Primary, n.number));
+        let primary_first = updates.iter().any(|n| {
+            let (old, new) = self.main_file(&n.name);
+            self.driver().primary_first(old, new)
+        });
+        updates.sort_by_key(|n| ((n.role == Role::Primary) != primary_first, n.number));
         for n in updates {
             let Some(layout) = self.node(&n.name) else {
                 continue;

@@ -213,6 +213,15 @@ pub trait Driver: Send + Sync {
     /// config file (pure; no I/O).
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange>;
 
+    /// Whether going from `old` to `new` (the main config file) must reach
+    /// the primary before its replicas: a replica that needs a setting at
+    /// least as high as its primary's would not start with a value lowered
+    /// before the primary's (pure; no I/O). The roll is replicas first
+    /// otherwise.
+    fn primary_first(&self, _old: &str, _new: &str) -> bool {
+        false
+    }
+
     /// On a running node whose new config file is already written: apply
     /// `changes` at runtime where the engine allows (PostgreSQL reload per
     /// pg_settings.context; SET GLOBAL; CONFIG SET). A value the engine

@@ -127,6 +127,33 @@ fn unquote(s: &str) -> Option<String> {
     None
 }
 
+/// Settings a hot standby needs at least as high as its primary's (it
+/// refuses to run otherwise), with PostgreSQL's defaults.
+const STANDBY_MINIMUMS: [(&str, i64); 5] = [
+    ("max_connections", 100),
+    ("max_prepared_transactions", 0),
+    ("max_locks_per_transaction", 64),
+    ("max_wal_senders", 10),
+    ("max_worker_processes", 8),
+];
+
+/// Whether `new` lowers one of [`STANDBY_MINIMUMS`] from `old`: then the
+/// primary must take the change before its standbys.
+pub fn lowers_standby_minimum(old: &str, new: &str) -> bool {
+    let (old, new) = (parse_conf(old), parse_conf(new));
+    let value = |file: &ConfFile, key: &str, default: i64| {
+        file.settings
+            .get(key)
+            .map_or(Some(default), |s| s.value.trim().parse::<i64>().ok())
+    };
+    STANDBY_MINIMUMS.iter().any(|(key, default)| {
+        matches!(
+            (value(&old, key, *default), value(&new, key, *default)),
+            (Some(before), Some(after)) if after < before
+        )
+    })
+}
+
 /// The difference between two renderings of a PostgreSQL configuration
 /// file, sorted by key.
 ///
@@ -332,5 +359,22 @@ mod tests {
         assert_eq!(c["application_name"], "pg 2");
         assert_eq!(c["options"], "-c x='y'");
         assert!(parse_conninfo("").is_empty());
+    }
+
+    #[test]
+    fn lowering_a_standby_minimum_goes_to_the_primary_first() {
+        let base = "port = 5432\nwork_mem = '4MB'\n";
+        let with = |extra: &str| format!("{base}{extra}\n");
+        // Lowered from the default or from a set value: primary first.
+        assert!(lowers_standby_minimum(base, &with("max_connections = 50")));
+        assert!(lowers_standby_minimum(
+            &with("max_wal_senders = 20"),
+            &with("max_wal_senders = '12'")
+        ));
+        // Raised, unchanged, back to a higher default, or other settings: replicas first.
+        assert!(!lowers_standby_minimum(base, &with("max_connections = 200")));
+        assert!(!lowers_standby_minimum(&with("max_connections = 50"), base));
+        assert!(!lowers_standby_minimum(base, &with("work_mem = '1MB'")));
+        assert!(!lowers_standby_minimum(base, base));
     }
 }

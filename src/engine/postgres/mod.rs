@@ -117,6 +117,10 @@ impl Driver for PostgresDriver {
         conf::changed_settings(old, new)
     }
 
+    fn primary_first(&self, old: &str, new: &str) -> bool {
+        conf::lowers_standby_minimum(old, new)
+    }
+
     /// Checks the written files, reloads, and reports `pending_restart`
     /// parameters. Every call reloads all files (`pg_hba.conf` too), so an
     /// empty `changes` is a plain checked reload.
