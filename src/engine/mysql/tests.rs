@@ -616,3 +616,32 @@ fn live_changes_on_mysql() {
         LiveOutcome::Applied
     );
 }
+
+#[test]
+fn observe_runs_nothing_beyond_its_prefetched_commands() {
+    // What observe_commands lists is exactly what observe asks a healthy
+    // replica: prefetched in one batch, observation costs one round trip.
+    let s = Setup::new("mariadb", "10.11");
+    let fake = Fake::new(State {
+        running: true,
+        files: [
+            ("/run/mysqld/mysqld.pid".to_string(), "4242\n".to_string()),
+            ("/proc/4242/comm".to_string(), "mariadbd\n".to_string()),
+            (format!("{DATA}/{INITIALISED}"), "seed\n".to_string()),
+        ]
+        .into(),
+        replica_status: RUNNING_STATUS.into(),
+        ..State::default()
+    });
+    let cx = s.cx(1);
+    let listed = MysqlDriver.observe_commands(&fake, &cx);
+    let state = block(async {
+        let ahead = crate::transport::Prefetched::run(&fake, listed.clone())
+            .await
+            .unwrap();
+        MysqlDriver.observe(&ahead, &cx).await
+    })
+    .unwrap();
+    assert!(state.running && state.pid == Some(4242), "{state:?}");
+    assert_eq!(fake.commands(), listed, "observe asked more than it listed");
+}

@@ -81,6 +81,20 @@ impl Fake {
             };
         }
         if k == "psql" {
+            let sql = String::from_utf8_lossy(cmd.stdin.as_deref().unwrap_or_default()).into_owned();
+            if sql.contains("pg_is_in_recovery()") {
+                // A streaming standby, as OBSERVE_SQL reads it.
+                let fields = [
+                    "15.10",
+                    "t",
+                    "host=10.0.0.1 port=5432",
+                    "streaming",
+                    "10.0.0.1",
+                    "0",
+                    "0",
+                ];
+                return ok(&format!("{}\u{1e}", fields.join("\u{1f}")));
+            }
             return ok("1\n");
         }
         ok("")
@@ -416,4 +430,28 @@ fn init_runs_initdb_then_writes_the_marker() {
     assert_eq!(cmds[initdb].cwd.as_deref(), Some("/tmp"));
     let marker = position(&kinds, "write /var/lib/postgresql/15/main/.dbfleet-initialised");
     assert_eq!(marker, kinds.len() - 1, "the marker is the last thing: {kinds:?}");
+}
+
+#[test]
+fn observe_runs_nothing_beyond_its_prefetched_commands() {
+    // What observe_commands lists is exactly what observe asks a healthy
+    // node: prefetched in one batch, observation costs one round trip.
+    let s = Setup::new();
+    let fake = Fake::new(Host {
+        initialised: true,
+        pid: Pid::Live,
+        data_dir_empty: false,
+    });
+    let cx = s.cx(0);
+    let listed = PostgresDriver.observe_commands(&fake, &cx);
+    let state = block(async {
+        let ahead = crate::transport::Prefetched::run(&fake, listed.clone())
+            .await
+            .unwrap();
+        PostgresDriver.observe(&ahead, &cx).await
+    })
+    .unwrap();
+    assert!(state.running && state.pid == Some(77), "{state:?}");
+    assert!(state.replication.is_some_and(|r| r.healthy), "streaming standby");
+    assert_eq!(fake.commands(), listed, "observe asked more than it listed");
 }
