@@ -4,8 +4,8 @@
 
 mod common;
 
-use assert_cmd::Command;
-use common::git::TempRepo;
+use common::engines::{drop_firewall_script, redis_cli_command};
+use common::fleet::{admin_password, lab_repo, nodes_toml, run_dbfleet, text};
 use common::lab::{wait_until, Lab};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
@@ -16,13 +16,10 @@ const CLUSTER: &str = "fwgrow";
 const PORT: u16 = 6394;
 
 fn cluster_toml(lab: &Lab, hosts: &[&str]) -> String {
-    let nodes: String = hosts
-        .iter()
-        .map(|h| format!("[[nodes]]\nhost = \"{}\"\n", lab.ip(h)))
-        .collect();
     format!(
-        "name = \"{CLUSTER}\"\nengine = \"valkey\"\nversion = \"9.1\"\ntopology = \"primary-replica\"\nport = {PORT}\nallowed_ips = [\"{}\"]\n{nodes}",
-        lab.ip("h4")
+        "name = \"{CLUSTER}\"\nengine = \"valkey\"\nversion = \"9.1\"\ntopology = \"primary-replica\"\nport = {PORT}\nallowed_ips = [\"{}\"]\n{}",
+        lab.ip("h4"),
+        nodes_toml(lab, hosts)
     )
 }
 
@@ -31,41 +28,23 @@ fn reset(lab: &Lab, host: &str) {
         host,
         &format!(
             "pkill -f 'valkey-server.*:{PORT}'; for i in $(seq 50); do pgrep -f 'valkey-server.*:{PORT}' >/dev/null || break; sleep 0.1; done; \
-             rm -rf /var/lib/valkey/* /var/lib/valkey/.dbfleet* /etc/valkey/*; \
-             nft delete chain inet dbfleet cluster-{CLUSTER} 2>/dev/null; rm -f /etc/nftables.d/dbfleet-{CLUSTER}.nft; true"
+             rm -rf /var/lib/valkey/* /var/lib/valkey/.dbfleet* /etc/valkey/*; {}",
+            drop_firewall_script(CLUSTER)
         ),
     );
 }
 
 fn apply(state: &Path, repo: &Path) {
-    let out = Command::cargo_bin("dbfleet")
-        .expect("binary")
-        .args(["apply", "--yes", "--state-dir"])
-        .arg(state)
-        .arg(repo)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("apply");
-    assert!(
-        out.status.success(),
-        "apply failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_dbfleet(state, &["apply", "--yes"], repo);
+    assert!(out.status.success(), "apply failed:\n{}", text(&out));
 }
 
+/// redis-cli on `from` to the node on `to`, with the cluster's password:
+/// stdout and stderr together.
 fn cli(lab: &Lab, state: &Path, from: &str, to: &str, args: &str) -> String {
-    let v: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(state.join(format!("secrets/{CLUSTER}.json"))).expect("secrets"),
-    )
-    .expect("json");
-    let pw = v["admin"].as_str().expect("password");
-    let out = lab.ssh(
-        from,
-        &format!(
-            "REDISCLI_AUTH='{pw}' redis-cli --no-auth-warning -h {} -p {PORT} {args}",
-            lab.ip(to)
-        ),
-    );
+    let target = format!("--no-auth-warning -h {} -p {PORT}", lab.ip(to));
+    let password = admin_password(state, CLUSTER);
+    let out = lab.ssh(from, &redis_cli_command("redis-cli", &target, &password, args));
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout).trim_end(),
@@ -79,12 +58,8 @@ fn a_new_node_enforces_the_same_allowed_ips() {
     for h in ["h1", "h2", "h3"] {
         reset(&lab, h);
     }
-    let fleet = format!("{}[hosts]\nservice_manager = \"direct\"\n", lab.fleet_ssh_toml());
     let file = format!("clusters/{CLUSTER}.toml");
-    let repo = TempRepo::with_files(&[
-        ("fleet.toml", &fleet),
-        (&file, &cluster_toml(&lab, &["h1", "h2"])),
-    ]);
+    let repo = lab_repo(&lab, CLUSTER, &cluster_toml(&lab, &["h1", "h2"]));
     let state = tempfile::tempdir().expect("state");
     apply(state.path(), repo.path());
     assert_eq!(cli(&lab, state.path(), "h4", "h1", "SET grow:before yes"), "OK");
