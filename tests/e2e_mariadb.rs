@@ -171,6 +171,15 @@ fn apply_builds_rolls_and_rolls_back() {
         stderr.contains("Error while setting value 'lots' to 'max_connections'"),
         "MariaDB's message missing:\n{stderr}"
     );
+    // Every node's new file was checked before any was written.
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    for h in HOSTS {
+        assert_eq!(
+            lab.ssh_ok(h, "ls /etc/mysql/my.cnf.dbfleet-check* 2>/dev/null | wc -l"),
+            "0",
+            "{h}: the staged copy was left behind"
+        );
+    }
     for (i, h) in HOSTS.iter().enumerate() {
         assert_eq!(sql(&lab, h, "SELECT @@GLOBAL.max_connections"), "300", "{h}");
         assert_eq!(pid(&lab, h), pids[i], "{h} restarted");

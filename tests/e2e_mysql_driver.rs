@@ -155,10 +155,16 @@ impl Rig {
         );
     }
 
-    /// Writes the changed setting to node `i` and applies it live.
+    /// As the executor does: checks node `i`'s new my.cnf with the server,
+    /// writes it and applies the changed setting live.
     fn change(&mut self, i: usize, key: &str, value: SettingValue) -> Result<LiveOutcome, DriverError> {
         let old = self.render(i);
         self.set(key, value);
+        let t = self.transport(i);
+        self.rt.block_on(
+            self.driver()
+                .check_config(t.as_ref(), &self.cx(i), &self.render(i)),
+        )?;
         let new = self.write_my_cnf(i);
         let changes: Vec<ConfigChange> = self.driver().changed_settings(&old, &new);
         assert!(changes.iter().any(|c| c.key == key), "{changes:?}");

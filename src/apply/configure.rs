@@ -4,12 +4,44 @@
 //! back healthy, the previous files are restored and the engine brought
 //! back on them.
 
+use futures::future::join_all;
+
 use super::{ApplyError, ClusterReport, ClusterRun};
 use crate::engine::LiveOutcome;
 use crate::layout::NodeLayout;
+use crate::plan::NodePlan;
 use crate::transport::Transport;
 
 impl ClusterRun<'_> {
+    /// Checks the new main file of every node in `nodes` with the engine,
+    /// all nodes at once, before any node changes: a file the engine would
+    /// not start on stops the apply with nothing written.
+    pub(super) async fn check_configs(&self, nodes: &[&NodePlan]) -> Result<(), ApplyError> {
+        let d = self.driver();
+        if !d.has_config_check() {
+            return Ok(());
+        }
+        let checks = nodes
+            .iter()
+            .filter_map(|n| self.node(&n.name))
+            .map(|node| async move {
+                let (t, paths) = (self.transport(node), self.paths());
+                let cx = self.cx(node, &paths);
+                let (_, new) = self.main_file(&node.name);
+                self.step(
+                    node,
+                    "check the new configuration",
+                    d.check_config(t.as_ref(), &cx, new),
+                )
+                .await
+                .map_err(|e| match e {
+                    ApplyError::Step { node, source, .. } => ApplyError::Refused { node, source },
+                    other => other,
+                })
+            });
+        join_all(checks).await.into_iter().collect()
+    }
+
     pub(super) async fn configure(
         &self,
         node: &NodeLayout,

@@ -7,7 +7,9 @@
 //!    reboot dropped), so that a new node's address is let in before it
 //!    connects; the engine is not touched,
 //! 1. build the first node (initialise, configure, start, create users),
-//! 2. roll configuration changes of existing nodes: replicas one at a time,
+//! 2. check every changed node's new configuration with the engine, all at
+//!    once (nothing changes anywhere when one is refused), then roll the
+//!    configuration changes of existing nodes: replicas one at a time,
 //!    each healthy before the next, the primary last (first when the change
 //!    lowers a setting replicas need at least as high as their primary); live where the engine
 //!    allows, by a restart otherwise; a change the engine rejects is rolled
@@ -71,6 +73,12 @@ pub enum ApplyError {
         path: String,
         #[source]
         source: Box<TransportError>,
+    },
+    #[error("{node}: {source}\n  nothing was changed: every node of the cluster was checked before any was touched")]
+    Refused {
+        node: String,
+        #[source]
+        source: Box<DriverError>,
     },
     #[error("{node}: {source}\n  rolled back: {node} serves on its previous configuration; the nodes after it were not changed")]
     RolledBack {
@@ -372,6 +380,7 @@ impl<'a> ClusterRun<'a> {
             self.driver().primary_first(old, new)
         });
         updates.sort_by_key(|n| ((n.role == Role::Primary) != primary_first, n.number));
+        self.check_configs(&updates).await?;
         for n in updates {
             let Some(layout) = self.node(&n.name) else {
                 continue;

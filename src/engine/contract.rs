@@ -222,7 +222,28 @@ pub trait Driver: Send + Sync {
         false
     }
 
-    /// On a running node whose new config file is already written: apply
+    /// Whether [`Driver::check_config`] checks anything (then the executor
+    /// checks every node's new file before the roll).
+    fn has_config_check(&self) -> bool {
+        false
+    }
+
+    /// Checks, with the engine's own program, that it would start on
+    /// `content` as the node's main configuration file, before anything is
+    /// written: from a staged copy beside the file, removed again.
+    /// `Rejected` with the engine's words when it would not. Engines
+    /// without such a check accept everything; their `apply_live` judges.
+    fn check_config<'a>(
+        &'a self,
+        _t: &'a dyn Transport,
+        _cx: &'a NodeCx<'a>,
+        _content: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// On a running node whose new config file is already written (and
+    /// was checked with [`Driver::check_config`]): apply
     /// `changes` at runtime where the engine allows (PostgreSQL reload per
     /// pg_settings.context; SET GLOBAL; CONFIG SET). A value the engine
     /// rejects is `Rejected` with the engine's message (the executor then

@@ -7,15 +7,16 @@ use super::sql::{
 };
 use crate::engine::contract::Result;
 use crate::engine::{ConfigChange, LiveOutcome};
-use crate::transport::{Command, Prefetched};
+use crate::transport::{Command, PREV_SUFFIX};
+
+/// Suffix of the staged copy of a new my.cnf that the server checks.
+const STAGED: &str = ".dbfleet-check";
 
 impl Host<'_> {
     /// See [`crate::engine::Driver::apply_live`].
     ///
-    /// First the whole new file is checked by the server binary itself
-    /// (`mariadbd --help --verbose`, `mysqld --validate-config`), so that a
-    /// bad name or value is rejected with the engine's message before
-    /// anything changes. Then each change is `SET GLOBAL key = value` (or
+    /// The executor has checked the new file with [`Host::check_config`]
+    /// before writing it. Each change is `SET GLOBAL key = value` (or
     /// `= DEFAULT` for a removed line). A read-only variable, an option
     /// that is no variable at all (`skip_...`, `plugin_load_add`) and the
     /// `[mysqld_safe]` group need a restart.
@@ -23,13 +24,9 @@ impl Host<'_> {
         if changes.is_empty() {
             return Ok(LiveOutcome::Applied);
         }
-        // Both read-only: asked in one go.
-        let ahead = Prefetched::run(self.t, vec![self.ping_command(), self.config_check_command()]).await?;
-        let ahead = Host::new(&ahead, self.cx);
-        if !ahead.ping().await? {
+        if !self.ping().await? {
             return Err(self.other(format!("{} is not running", self.flavor.name())));
         }
-        ahead.check_config().await?;
         let mut restart = Vec::new();
         for change in changes {
             let key = change.key.as_str();
@@ -73,10 +70,28 @@ impl Host<'_> {
             .map(drop))
     }
 
-    /// The configuration file as the server binary reads it: `Rejected`
+    /// See [`crate::engine::Driver::check_config`]: `content` as the server
+    /// binary reads it (`mariadbd --help --verbose`, `mysqld
+    /// --validate-config`) from a staged copy beside my.cnf; `Rejected`
     /// with the server's `[ERROR]` lines when it would not start on it.
-    pub(crate) async fn check_config(&self) -> Result<()> {
-        let out = self.run(&self.config_check_command()).await?;
+    pub(crate) async fn check_config(&self, content: &str) -> Result<()> {
+        let p = self.cx.paths;
+        let Some(file) = p.config_files.first() else {
+            return Ok(());
+        };
+        let staged = format!("{}{STAGED}", file.path);
+        self.t
+            .write_file(&staged, content.as_bytes(), file.mode, &file.owner, &file.group)
+            .await?;
+        let checked = self
+            .run(&self.flavor.config_check(&p.server_binary, &staged, &p.user))
+            .await;
+        let prev = format!("{staged}{PREV_SUFFIX}");
+        // Best effort: a staged copy left behind is replaced next time.
+        let _ = self
+            .run(&Command::new("rm").args(["-f", "--", &staged, &prev]))
+            .await;
+        let out = checked?;
         if out.success() {
             return Ok(());
         }
@@ -88,10 +103,5 @@ impl Host<'_> {
             errors.join("\n")
         };
         Err(self.rejected(format!("the configuration in {}", self.config()), message))
-    }
-
-    fn config_check_command(&self) -> Command {
-        let p = self.cx.paths;
-        self.flavor.config_check(&p.server_binary, self.config(), &p.user)
     }
 }

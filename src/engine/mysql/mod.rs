@@ -46,6 +46,19 @@ impl Driver for MysqlDriver {
         Host::new(t, cx).observe_commands()
     }
 
+    fn has_config_check(&self) -> bool {
+        true
+    }
+
+    fn check_config<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        content: &'a str,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).check_config(content).await })
+    }
+
     /// Nothing to write: the server keeps the credentials itself.
     fn write_secrets<'a>(&'a self, _t: &'a dyn Transport, _cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })

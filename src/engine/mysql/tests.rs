@@ -597,12 +597,13 @@ fn live_changes_on_mysql() {
             "mysqld_safe.open_files_limit".into()
         ])
     );
-    let check = fake
-        .commands()
-        .into_iter()
-        .find(|c| c.args.iter().any(|a| a == "--validate-config"))
-        .expect("config check");
-    assert_eq!(check.program, "/usr/sbin/mysqld");
+    assert!(
+        !fake
+            .commands()
+            .iter()
+            .any(|c| c.args.iter().any(|a| a == "--validate-config")),
+        "the executor checks the file before apply_live"
+    );
     assert_in_order(
         &fake.sql(),
         &[
@@ -644,4 +645,42 @@ fn observe_runs_nothing_beyond_its_prefetched_commands() {
     .unwrap();
     assert!(state.running && state.pid == Some(4242), "{state:?}");
     assert_eq!(fake.commands(), listed, "observe asked more than it listed");
+}
+
+#[test]
+fn check_config_checks_a_staged_copy_and_removes_it() {
+    let s = Setup::new("mysql", "8.0");
+    let fake = Fake::new(State {
+        running: true,
+        ..State::default()
+    });
+    let content = "[mysqld]\nmax_connections = 500\n";
+    block(MysqlDriver.check_config(&fake, &s.cx(0), content)).unwrap();
+    let staged = "/etc/mysql/my.cnf.dbfleet-check";
+    let cmds = fake.commands();
+    let write = cmds
+        .iter()
+        .position(|c| kind(c) == "write")
+        .expect("staged write");
+    assert_eq!(cmds[write].args[3], staged);
+    assert_eq!(cmds[write].stdin.as_deref(), Some(content.as_bytes()));
+    let check = cmds
+        .iter()
+        .position(|c| c.args.iter().any(|a| a == "--validate-config"))
+        .expect("config check");
+    assert_eq!(cmds[check].program, "/usr/sbin/mysqld");
+    assert!(cmds[check].args.contains(&format!("--defaults-file={staged}")));
+    let rm = cmds
+        .iter()
+        .position(|c| c.program == "rm")
+        .expect("staged copy removed");
+    assert!(cmds[rm].args.iter().any(|a| a == staged));
+    assert!(write < check && check < rm, "{:?}", fake.kinds());
+    assert!(
+        !fake
+            .commands()
+            .iter()
+            .any(|c| c.args.iter().any(|a| a == "/etc/mysql/my.cnf")),
+        "my.cnf untouched"
+    );
 }
