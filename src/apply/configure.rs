@@ -10,7 +10,6 @@ use super::{ApplyError, ClusterReport, ClusterRun};
 use crate::engine::LiveOutcome;
 use crate::layout::NodeLayout;
 use crate::plan::NodePlan;
-use crate::transport::Transport;
 
 impl ClusterRun<'_> {
     /// Checks the new main file of every node in `nodes` with the engine,
@@ -53,9 +52,7 @@ impl ClusterRun<'_> {
         let old = self.current.get(&node.name).cloned().unwrap_or_default();
         let (old_main, new_main) = self.main_file(&node.name);
         let changes = d.changed_settings(old_main, new_main);
-        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
-            .await?;
-        report.files_written += self.write_files(t.as_ref(), node).await?;
+        report.files_written += self.write_files(t.as_ref(), &cx, node).await?;
         if !self.running.get(&node.name).copied().unwrap_or(false) {
             return Ok(()); // started later with the new files
         }
@@ -134,13 +131,8 @@ impl ClusterRun<'_> {
         let new = self.files.get(&node.name).cloned().unwrap_or_default();
         for f in &new {
             if let Some(content) = old.get(&f.path) {
-                t.write_file(&f.path, content.as_bytes(), f.mode, &f.owner, &f.group)
-                    .await
-                    .map_err(|source| ApplyError::Write {
-                        node: node.name.clone(),
-                        path: f.path.clone(),
-                        source: Box::new(source),
-                    })?;
+                self.write(t.as_ref(), node, &f.path, content, (f.mode, &f.owner, &f.group))
+                    .await?;
             }
         }
         let state = self

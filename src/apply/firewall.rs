@@ -24,20 +24,7 @@ impl ClusterRun<'_> {
             return Ok(());
         };
         let t = self.transport(node);
-        let current = self.current.get(&node.name).and_then(|c| c.get(&f.path));
-        if current != Some(&f.content) {
-            t.write_file(&f.path, f.content.as_bytes(), f.mode, &f.owner, &f.group)
-                .await
-                .map_err(|source| ApplyError::Write {
-                    node: node.name.clone(),
-                    path: f.path.clone(),
-                    source: Box::new(source),
-                })?;
-            self.apply
-                .progress
-                .note(&self.cluster.name, &format!("{}: wrote {}", node.name, f.path));
-            report.files_written += 1;
-        }
+        report.files_written += usize::from(self.write_if_changed(t.as_ref(), node, f).await?);
         let load = Command::new("nft").args(["-f", f.path.as_str()]);
         let loaded = async {
             t.run_checked(&load).await.map_err(DriverError::from)?;

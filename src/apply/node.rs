@@ -6,7 +6,7 @@ use super::{ApplyError, ClusterReport, ClusterRun};
 use crate::engine::{self, Driver, DriverError, NodeCx};
 use crate::layout::{NodeLayout, PeerRef};
 use crate::model::Topology;
-use crate::render::{engine_paths, EnginePaths};
+use crate::render::{engine_paths, EnginePaths, RenderedFile};
 use crate::transport::{SshTransport, Transport};
 
 impl<'a> ClusterRun<'a> {
@@ -65,33 +65,60 @@ impl<'a> ClusterRun<'a> {
         })
     }
 
-    /// Write every rendered engine file of a node that differs from what is
-    /// there (the firewall file is [`ClusterRun::firewall`]'s). Returns how
-    /// many were written.
+    /// Write the engine's secret files, then every rendered engine file of
+    /// the node that differs from what is there (the firewall file is
+    /// [`ClusterRun::firewall`]'s). Returns how many rendered files were
+    /// written.
     pub(super) async fn write_files(
         &self,
         t: &dyn Transport,
+        cx: &NodeCx<'_>,
         node: &NodeLayout,
     ) -> Result<usize, ApplyError> {
-        let current = self.current.get(&node.name);
+        self.step(node, "write secrets", self.driver().write_secrets(t, cx))
+            .await?;
         let mut written = 0;
         for f in self.files.get(&node.name).map(Vec::as_slice).unwrap_or_default() {
-            if current.and_then(|c| c.get(&f.path)) == Some(&f.content) {
-                continue;
-            }
-            t.write_file(&f.path, f.content.as_bytes(), f.mode, &f.owner, &f.group)
-                .await
-                .map_err(|source| ApplyError::Write {
-                    node: node.name.clone(),
-                    path: f.path.clone(),
-                    source: Box::new(source),
-                })?;
-            self.apply
-                .progress
-                .note(&self.cluster.name, &format!("{}: wrote {}", node.name, f.path));
-            written += 1;
+            written += usize::from(self.write_if_changed(t, node, f).await?);
         }
         Ok(written)
+    }
+
+    /// Write `f` when the node holds something else; true when written.
+    pub(super) async fn write_if_changed(
+        &self,
+        t: &dyn Transport,
+        node: &NodeLayout,
+        f: &RenderedFile,
+    ) -> Result<bool, ApplyError> {
+        let current = self.current.get(&node.name).and_then(|c| c.get(&f.path));
+        if current == Some(&f.content) {
+            return Ok(false);
+        }
+        self.write(t, node, &f.path, &f.content, (f.mode, &f.owner, &f.group))
+            .await?;
+        self.apply
+            .progress
+            .note(&self.cluster.name, &format!("{}: wrote {}", node.name, f.path));
+        Ok(true)
+    }
+
+    /// Write `content` to `path` on the node, with (mode, owner, group).
+    pub(super) async fn write(
+        &self,
+        t: &dyn Transport,
+        node: &NodeLayout,
+        path: &str,
+        content: &str,
+        (mode, owner, group): (u32, &str, &str),
+    ) -> Result<(), ApplyError> {
+        t.write_file(path, content.as_bytes(), mode, owner, group)
+            .await
+            .map_err(|source| ApplyError::Write {
+                node: node.name.clone(),
+                path: path.to_string(),
+                source: Box::new(source),
+            })
     }
 
     /// The first node: initialise, configure, start, create users.
@@ -103,9 +130,7 @@ impl<'a> ClusterRun<'a> {
         let (t, paths) = (self.transport(node), self.paths());
         let cx = self.cx(node, &paths);
         let d = self.driver();
-        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
-            .await?;
-        report.files_written += self.write_files(t.as_ref(), node).await?;
+        report.files_written += self.write_files(t.as_ref(), &cx, node).await?;
         self.firewall(node, report).await?;
         self.step(node, "initialise data directory", d.init(t.as_ref(), &cx))
             .await?;
@@ -138,9 +163,7 @@ impl<'a> ClusterRun<'a> {
         let (t, st, paths) = (self.transport(node), self.transport(source), self.paths());
         let (cx, scx) = (self.cx(node, &paths), self.cx(source, &paths));
         let d = self.driver();
-        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
-            .await?;
-        report.files_written += self.write_files(t.as_ref(), node).await?;
+        report.files_written += self.write_files(t.as_ref(), &cx, node).await?;
         self.firewall(node, report).await?;
         let what = format!("seed from {from}");
         self.step(node, &what, d.seed(st.as_ref(), &scx, t.as_ref(), &cx))
@@ -190,13 +213,8 @@ impl<'a> ClusterRun<'a> {
     ) -> Result<(), ApplyError> {
         let path = crate::observe::owner_file(&paths.data_dir);
         let content = format!("{}\n", self.cluster.name);
-        t.write_file(&path, content.as_bytes(), 0o644, "root", "root")
+        self.write(t, node, &path, &content, (0o644, "root", "root"))
             .await
-            .map_err(|source| ApplyError::Write {
-                node: node.name.clone(),
-                path,
-                source: Box::new(source),
-            })
     }
 
     pub(super) async fn start(&self, node: &NodeLayout) -> Result<(), ApplyError> {
