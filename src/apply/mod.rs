@@ -40,7 +40,7 @@ use crate::layout::{layout, node_name, NodeLayout, PeerRef, Role};
 use crate::model::{Cluster, Fleet, Repo, Topology};
 use crate::observe::{self, NodeObservation};
 use crate::plan::{self, Change, ClusterPlan, PlanError, Step};
-use crate::render::{RenderedFile, Renderer};
+use crate::render::{firewall_path, RenderedFile, Renderer};
 use crate::secrets::SecretError;
 use crate::state::{ClusterLock, ClusterState, Journal, StateError, StateStore};
 use crate::transport::{SshPool, TransportError};
@@ -180,7 +180,8 @@ impl Apply<'_> {
             });
         }
         let before = observe::to_before(&state, &observed);
-        let plan = plan::plan_cluster(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
+        let (plan, rendered) =
+            plan::plan_cluster_rendered(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
         Ok(Prepared {
             cluster: c,
             _lock: lock,
@@ -189,6 +190,7 @@ impl Apply<'_> {
             observed,
             secrets,
             plan,
+            rendered,
         })
     }
 
@@ -202,6 +204,7 @@ impl Apply<'_> {
             observed,
             secrets,
             plan,
+            rendered,
         } = p;
         let mut report = ClusterReport {
             name: c.name.clone(),
@@ -212,7 +215,7 @@ impl Apply<'_> {
             .iter()
             .any(|n| !matches!(n.change, Change::NoChange | Change::Orphaned))
         {
-            let run = ClusterRun::new(self, c, &nodes, &observed, &secrets)?;
+            let run = ClusterRun::new(self, c, &nodes, &observed, &secrets, rendered);
             run.execute(&plan, &mut state, &mut report).await?;
         }
         self.finish(c, &mut state, &nodes)?;
@@ -240,6 +243,8 @@ pub struct Prepared<'c> {
     secrets: Secrets,
     /// What execution will do.
     pub plan: ClusterPlan,
+    /// The files the plan was made from, written as they are.
+    rendered: plan::Rendered,
 }
 
 /// One cluster being applied: its nodes, rendered files, services.
@@ -265,22 +270,14 @@ impl<'a> ClusterRun<'a> {
         nodes: &'a [NodeLayout],
         observed: &[NodeObservation],
         secrets: &'a Secrets,
-    ) -> Result<ClusterRun<'a>, ApplyError> {
+        rendered: plan::Rendered,
+    ) -> ClusterRun<'a> {
         let (mut files, mut firewalls) = (BTreeMap::new(), BTreeMap::new());
-        let ssh_port = apply.fleet().ssh.port;
-        for n in nodes {
-            let render_error = |source| PlanError::Render {
-                cluster: cluster.name.clone(),
-                node: n.name.clone(),
-                source,
-            };
-            let rendered = apply.renderer.render_node(cluster, n).map_err(render_error)?;
-            let firewall = apply
-                .renderer
-                .render_firewall(cluster, n, ssh_port)
-                .map_err(render_error)?;
-            files.insert(n.name.clone(), rendered);
-            firewalls.insert(n.name.clone(), firewall);
+        let firewall = firewall_path(&cluster.name);
+        for (name, rendered) in rendered {
+            let (fw, engine): (Vec<_>, Vec<_>) = rendered.into_iter().partition(|f| f.path == firewall);
+            firewalls.extend(fw.into_iter().next().map(|f| (name.clone(), f)));
+            files.insert(name, engine);
         }
         let current = observed
             .iter()
@@ -294,7 +291,7 @@ impl<'a> ClusterRun<'a> {
             .iter()
             .map(|o| (o.name.clone(), o.engine.as_ref().is_some_and(|e| e.running)))
             .collect();
-        Ok(ClusterRun {
+        ClusterRun {
             apply,
             cluster,
             nodes,
@@ -304,7 +301,7 @@ impl<'a> ClusterRun<'a> {
             current,
             services,
             running,
-        })
+        }
     }
 
     /// A node's main configuration file: as observed (empty when missing)

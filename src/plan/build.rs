@@ -130,16 +130,28 @@ pub fn plan_cluster(
     ssh_port: u16,
     before: Option<&ClusterBefore>,
 ) -> Result<ClusterPlan, PlanError> {
+    plan_cluster_rendered(c, renderer, ssh_port, before).map(|(plan, _)| plan)
+}
+
+/// [`plan_cluster`], with every node's rendered files (node name -> files,
+/// the firewall last), so that apply writes exactly what was planned.
+pub fn plan_cluster_rendered(
+    c: &Cluster,
+    renderer: &Renderer,
+    ssh_port: u16,
+    before: Option<&ClusterBefore>,
+) -> Result<(ClusterPlan, Rendered), PlanError> {
     let empty = ClusterBefore::default();
     let before = before.unwrap_or(&empty);
     let prev = &before.state;
     let alloc = prev.allocations.extend_with(c);
     let nodes = layout(c, &alloc, prev.primary.as_deref());
-    let mut plans = Vec::new();
+    let (mut plans, mut rendered) = (Vec::new(), Rendered::new());
     for node in &nodes {
         let files = render(renderer, c, node, ssh_port)?;
         let now = before.nodes.get(&node.name).filter(|b| b.host == node.host);
         plans.push(plan_node(c, node, &nodes, &files, now, before.observed));
+        rendered.insert(node.name.clone(), files);
     }
     for orphan in crate::layout::orphans(c, &alloc) {
         let role = if prev.primary.as_deref() == Some(orphan.host.as_str()) {
@@ -167,7 +179,7 @@ pub fn plan_cluster(
     } else {
         Change::Update
     };
-    Ok(ClusterPlan {
+    let plan = ClusterPlan {
         name: c.name.clone(),
         engine: c.engine,
         version: c.version.clone(),
@@ -175,8 +187,12 @@ pub fn plan_cluster(
         change,
         nodes: plans,
         delete_request: None,
-    })
+    };
+    Ok((plan, rendered))
 }
+
+/// Node name -> its rendered files, the firewall last.
+pub type Rendered = std::collections::BTreeMap<String, Vec<RenderedFile>>;
 
 fn plan_node(
     c: &Cluster,

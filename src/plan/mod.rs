@@ -14,8 +14,8 @@ mod text;
 
 pub use before::{Before, ClusterBefore, NodeBefore};
 pub use build::{
-    applied_node, assemble, plan, plan_cluster, replication_sources, sha256 as sha256_hex, simulate_applied,
-    PlanError, PlanInput, Recorded,
+    applied_node, assemble, plan, plan_cluster, plan_cluster_rendered, replication_sources,
+    sha256 as sha256_hex, simulate_applied, PlanError, PlanInput, Recorded, Rendered,
 };
 pub use diff::unified_diff;
 pub use markdown::to_markdown;
