@@ -126,11 +126,8 @@ pub async fn run_batch<T: Transport + ?Sized>(t: &T, cmds: &[Command]) -> Result
         return Ok(Vec::new());
     }
     let boundary = format!("DBFLEET-{}", Alphanumeric.sample_string(&mut rand::rng(), 32));
-    let batch = batch_command(cmds, &boundary).map_err(|cause| TransportError::InvalidCommand {
-        host: t.host().to_string(),
-        program: "sh".to_string(),
-        cause,
-    })?;
+    let batch =
+        batch_command(cmds, &boundary).map_err(|cause| TransportError::invalid(t.host(), "sh", cause))?;
     let out = t.run(&batch).await?;
     split_batch(t.host(), cmds.len(), &boundary, &out)
 }

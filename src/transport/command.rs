@@ -202,6 +202,20 @@ pub(crate) struct Limit {
 }
 
 impl Limit {
+    /// The line `cmd` runs as on `host` and its time limit (its own, or
+    /// `default`), started now.
+    pub fn line(
+        host: &str,
+        cmd: &Command,
+        default: Option<Duration>,
+    ) -> Result<(String, Option<Limit>), super::TransportError> {
+        let limit = cmd.timeout.or(default).map(Limit::start);
+        let line = cmd
+            .exec_line(limit.map(|l| l.limit))
+            .map_err(|cause| super::TransportError::invalid(host, &cmd.program, cause))?;
+        Ok((line, limit))
+    }
+
     pub fn start(limit: Duration) -> Self {
         Limit {
             limit,

@@ -106,6 +106,16 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// [`TransportError::InvalidCommand`]: `program` cannot be run on
+    /// `host` as asked.
+    pub fn invalid(host: &str, program: &str, cause: CommandError) -> Self {
+        TransportError::InvalidCommand {
+            host: host.to_string(),
+            program: program.to_string(),
+            cause,
+        }
+    }
+
     /// True for the errors that mean "the host (or the network) is not
     /// answering": worth a retry later, unlike a refused key or a failed
     /// command.

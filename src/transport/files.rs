@@ -38,13 +38,13 @@ fn check_path(host: &str, path: &str) -> Result<()> {
     if ok {
         return Ok(());
     }
-    Err(TransportError::InvalidCommand {
-        host: host.to_string(),
-        program: "sh".to_string(),
-        cause: CommandError::BadPath {
+    Err(TransportError::invalid(
+        host,
+        "sh",
+        CommandError::BadPath {
             path: path.to_string(),
         },
-    })
+    ))
 }
 
 /// The command [`write_file`] runs (public for tests and dry runs).
@@ -74,13 +74,8 @@ pub(super) async fn write_file<T: Transport + ?Sized>(
     group: &str,
 ) -> Result<()> {
     check_path(transport.host(), path)?;
-    let cmd = write_command(path, contents, mode, owner, group).map_err(|cause| {
-        TransportError::InvalidCommand {
-            host: transport.host().to_string(),
-            program: "sh".to_string(),
-            cause,
-        }
-    })?;
+    let cmd = write_command(path, contents, mode, owner, group)
+        .map_err(|cause| TransportError::invalid(transport.host(), "sh", cause))?;
     let out = transport.run(&cmd).await?;
     check(transport.host(), &format!("write {path}"), out).map(drop)
 }

@@ -44,14 +44,7 @@ impl LocalTransport {
     /// Starts `sh -c LINE`; the limit is enforced by `timeout` in LINE, as
     /// on a remote host, and by dropping (so killing) the child past it.
     fn start(&self, cmd: &Command) -> Result<(Child, Option<Limit>)> {
-        let limit = cmd.timeout.or(self.default_timeout).map(Limit::start);
-        let line = cmd
-            .exec_line(limit.map(|l| l.limit))
-            .map_err(|cause| TransportError::InvalidCommand {
-                host: self.host.clone(),
-                program: cmd.program.clone(),
-                cause,
-            })?;
+        let (line, limit) = Limit::line(&self.host, cmd, self.default_timeout)?;
         OsCommand::new("sh")
             .arg("-c")
             .arg(line)

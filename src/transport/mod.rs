@@ -192,13 +192,10 @@ pub async fn pipe(
     dst_cmd: &Command,
 ) -> Result<PipeOutput> {
     if dst_cmd.stdin.is_some() {
-        return Err(TransportError::InvalidCommand {
-            host: dst.host().to_string(),
+        let cause = CommandError::StdinConflict {
             program: dst_cmd.program.clone(),
-            cause: CommandError::StdinConflict {
-                program: dst_cmd.program.clone(),
-            },
-        });
+        };
+        return Err(TransportError::invalid(dst.host(), &dst_cmd.program, cause));
     }
     let mut source = src.spawn(src_cmd).await?;
     let mut sink = dst.spawn(dst_cmd).await?;

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use russh::client::Msg;
-use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
+use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncWriteExt, DuplexStream};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::SshTransport;
 use crate::transport::command::Limit;
@@ -38,25 +39,25 @@ struct Exec<'a> {
 impl SshTransport {
     /// The command line and the time limit it runs under.
     fn prepare(&self, cmd: &Command) -> Result<(String, Option<Limit>)> {
-        let limit = cmd.timeout.or(self.config.command_timeout).map(Limit::start);
-        let line = cmd
-            .exec_line(limit.map(|l| l.limit))
-            .map_err(|cause| TransportError::InvalidCommand {
-                host: self.host.clone(),
-                program: cmd.program.clone(),
-                cause,
-            })?;
+        let (line, limit) = Limit::line(&self.host, cmd, self.config.command_timeout)?;
         tracing::trace!(host = %self.host, %line, "exec");
         Ok((line, limit))
     }
 
-    pub(super) async fn run_command(&self, cmd: &Command) -> Result<Output> {
+    /// A channel running `cmd`, the session permit it holds, and the
+    /// command's time limit.
+    async fn start(&self, cmd: &Command) -> Result<(Channel<Msg>, OwnedSemaphorePermit, Option<Limit>)> {
         let (line, limit) = self.prepare(cmd)?;
         let (channel, permit) = self.open_channel(&cmd.program, limit).await?;
         channel
             .exec(true, line)
             .await
             .map_err(|e| self.channel_error(&cmd.program, Arc::new(e)))?;
+        Ok((channel, permit, limit))
+    }
+
+    pub(super) async fn run_command(&self, cmd: &Command) -> Result<Output> {
+        let (channel, permit, limit) = self.start(cmd).await?;
         let (rx, tx) = channel.split();
         let exec = Exec {
             host: &self.host,
@@ -72,12 +73,7 @@ impl SshTransport {
     }
 
     pub(super) async fn spawn_command(&self, cmd: &Command) -> Result<Process> {
-        let (line, limit) = self.prepare(cmd)?;
-        let (channel, permit) = self.open_channel(&cmd.program, limit).await?;
-        channel
-            .exec(true, line)
-            .await
-            .map_err(|e| self.channel_error(&cmd.program, Arc::new(e)))?;
+        let (channel, permit, limit) = self.start(cmd).await?;
         let (rx, tx) = channel.split();
         let (sink, stdout) = tokio::io::duplex(STREAM_BUFFER);
         let (stdin, feed): (Option<BoxWrite>, Option<Vec<u8>>) = match &cmd.stdin {
