@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::engines::{self, mariadb_sql, mariadb_wait_for, read_pid, MARIADB_RESET};
-use common::fleet::{lab_repo, nodes_toml, run_dbfleet, text};
+use common::fleet::{lab_cluster_toml, lab_repo, nodes_toml, run_dbfleet, text};
 use common::lab::Lab;
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
@@ -38,26 +38,14 @@ fn start_ticks(lab: &Lab, host: &str) -> u64 {
     engines::start_ticks(lab, host, PID_FILE)
 }
 
-/// `inode mtime` of the managed file on every host.
+/// `name inode mtime` of the managed file on every host.
 fn file_stamps(lab: &Lab) -> BTreeMap<String, String> {
-    HOSTS
-        .iter()
-        .map(|h| {
-            (
-                h.to_string(),
-                lab.ssh_ok(h, "stat -c '%n %i %Y' /etc/mysql/my.cnf"),
-            )
-        })
-        .collect()
+    engines::file_stamps(lab, &HOSTS, &["/etc/mysql/my.cnf"])
 }
 
 fn cluster_toml(lab: &Lab, settings: &[(&str, &str)]) -> String {
-    let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
-    let nodes = nodes_toml(lab, &HOSTS);
-    format!(
-        "name = \"maria\"\nengine = \"mariadb\"\nversion = \"10.11\"\ntopology = \"primary-replica\"\n\
-         allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}"
-    )
+    let head = ("maria", "mariadb", "10.11");
+    lab_cluster_toml(lab, head, "allowed_ips = [\"10.231.0.0/24\"]\n", settings, &HOSTS)
 }
 
 #[test]

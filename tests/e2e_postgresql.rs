@@ -12,8 +12,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::engines::{assert_port_free, postgresql_reset_script, psql as sql, read_pid};
-use common::fleet::{lab_repo, nodes_toml, run_dbfleet, text};
+use common::engines::{self, assert_port_free, postgresql_reset_script, psql as sql, read_pid};
+use common::fleet::{lab_cluster_toml, lab_repo, run_dbfleet, text};
 use common::lab::{wait_until, Lab};
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
@@ -31,30 +31,17 @@ fn pid(lab: &Lab, host: &str) -> String {
     read_pid(lab, host, &format!("{DATA}/postmaster.pid"))
 }
 
-/// `inode mtime` of every managed file on every host.
+/// `name inode mtime` of every managed file on every host.
 fn file_stamps(lab: &Lab) -> BTreeMap<String, String> {
-    HOSTS
-        .iter()
-        .map(|h| {
-            let stamps = lab.ssh_ok(
-                h,
-                &format!(
-                    "stat -c '%n %i %Y' {CONF_DIR}/postgresql.conf {CONF_DIR}/pg_hba.conf \
-                     {CONF_DIR}/pg_ident.conf /var/lib/postgresql/.pgpass"
-                ),
-            );
-            (h.to_string(), stamps)
-        })
-        .collect()
+    let files = ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"].map(|f| format!("{CONF_DIR}/{f}"));
+    let mut paths: Vec<&str> = files.iter().map(String::as_str).collect();
+    paths.push("/var/lib/postgresql/.pgpass");
+    engines::file_stamps(lab, &HOSTS, &paths)
 }
 
 fn cluster_toml(lab: &Lab, settings: &[(&str, &str)]) -> String {
-    let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
-    let nodes = nodes_toml(lab, &HOSTS);
-    format!(
-        "name = \"pg\"\nengine = \"postgresql\"\nversion = \"15\"\ntopology = \"primary-replica\"\n\
-         allowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}"
-    )
+    let head = ("pg", "postgresql", "15");
+    lab_cluster_toml(lab, head, "allowed_ips = [\"10.231.0.0/24\"]\n", settings, &HOSTS)
 }
 
 #[test]

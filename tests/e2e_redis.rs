@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::engines::{
     self, assert_port_free, read_pid, redis_cli_command, redis_reset_script, wait_for, VALKEY_OR_REDIS_CLI,
 };
-use common::fleet::{admin_password as password, lab_repo, nodes_toml, run_dbfleet, text};
+use common::fleet::{admin_password as password, lab_cluster_toml, lab_repo, run_dbfleet, text};
 use common::lab::Lab;
 
 const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
@@ -68,16 +68,10 @@ impl Engine {
     }
 
     fn cluster_toml(&self, lab: &Lab, settings: &[(&str, &str)]) -> String {
-        let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
-        let nodes = nodes_toml(lab, &HOSTS);
-        format!(
-            "name = \"{}\"\nengine = \"{}\"\nversion = \"{}\"\ntopology = \"primary-replica\"\n\
-             port = {}\nallowed_ips = [\"10.231.0.0/24\"]\n\n[settings]\n{settings}\n{nodes}",
-            self.cluster(),
-            self.name,
-            self.version,
-            self.port
-        )
+        let extra = format!("port = {}\nallowed_ips = [\"10.231.0.0/24\"]\n", self.port);
+        let cluster = self.cluster();
+        let head = (cluster.as_str(), self.name, self.version);
+        lab_cluster_toml(lab, head, &extra, settings, &HOSTS)
     }
 }
 
@@ -129,13 +123,7 @@ fn start_ticks(lab: &Lab, e: &Engine, host: &str) -> u64 {
 
 /// `name inode mtime` of the config and secrets files on every host.
 fn file_stamps(lab: &Lab, e: &Engine) -> BTreeMap<String, String> {
-    HOSTS
-        .iter()
-        .map(|h| {
-            let cmd = format!("stat -c '%n %i %Y' {} {}", e.conf(), e.secrets());
-            (h.to_string(), lab.ssh_ok(h, &cmd))
-        })
-        .collect()
+    engines::file_stamps(lab, &HOSTS, &[&e.conf(), &e.secrets()])
 }
 
 fn apply_builds_rolls_and_rolls_back(e: &Engine) {

@@ -2,6 +2,7 @@
 //! clients (root over the local socket), waiting for an answer, resets that
 //! stop only one engine and wipe only its directories, and pid readers.
 
+use std::collections::BTreeMap;
 use std::process::Output;
 use std::time::Duration;
 
@@ -147,4 +148,14 @@ pub fn start_ticks(lab: &Lab, host: &str, pid_file: &str) -> u64 {
     lab.ssh_ok(host, &format!("awk '{{print $22}}' /proc/$(cat {pid_file})/stat"))
         .parse()
         .expect("start ticks")
+}
+
+/// `name inode mtime` of `paths` on each of `hosts` (host -> stamps): what
+/// a second apply must leave as it was.
+pub fn file_stamps(lab: &Lab, hosts: &[&str], paths: &[&str]) -> BTreeMap<String, String> {
+    let cmd = format!("stat -c '%n %i %Y' {}", paths.join(" "));
+    hosts
+        .iter()
+        .map(|h| (h.to_string(), lab.ssh_ok(h, &cmd)))
+        .collect()
 }

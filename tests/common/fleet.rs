@@ -76,3 +76,21 @@ pub fn run_dbfleet(state: &Path, args: &[&str], repo: &Path) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("dbfleet {}: {e}", args.join(" ")))
 }
+
+/// A lab cluster file: `name`, `engine`, `version`, primary-replica on
+/// `hosts`, `extra` lines (port, allowed_ips...) and `[settings]` as strings.
+pub fn lab_cluster_toml(
+    lab: &Lab,
+    head: (&str, &str, &str),
+    extra: &str,
+    settings: &[(&str, &str)],
+    hosts: &[&str],
+) -> String {
+    let (name, engine, version) = head;
+    let settings: String = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"\n")).collect();
+    format!(
+        "name = \"{name}\"\nengine = \"{engine}\"\nversion = \"{version}\"\ntopology = \"primary-replica\"\n\
+         {extra}\n[settings]\n{settings}\n{}",
+        nodes_toml(lab, hosts)
+    )
+}
