@@ -104,12 +104,7 @@ fn primary_and_two_standbys() {
         "{fresh:?}"
     );
 
-    let mut configs = Vec::new();
-    for i in 0..3 {
-        let t = rig.transport(i);
-        rig.block(d.write_secrets(&*t, &rig.cx(i))).expect("secrets");
-        configs.push(rig.write_config(i));
-    }
+    let mut configs = rig.write_all_configs();
     let passfile = rig.paths.secrets_file.clone().unwrap();
     assert_eq!(
         rig.lab

@@ -88,12 +88,7 @@ fn primary_and_two_replicas(engine: &str, version: &str, port: u16) {
         "{fresh:?}"
     );
 
-    let mut configs = Vec::new();
-    for i in 0..3 {
-        let t = rig.transport(i);
-        rig.block(d.write_secrets(&*t, &rig.cx(i))).expect("secrets");
-        configs.push(rig.write_config(i));
-    }
+    let mut configs = rig.write_all_configs();
     let secrets_file = rig.paths.secrets_file.clone().unwrap();
     assert_eq!(
         rig.lab.ssh_ok("h1", &format!("stat -c '%a %U' {secrets_file}")),

@@ -91,6 +91,19 @@ impl Rig {
         files[0].content.clone()
     }
 
+    /// As the executor does before building: every node's secret files,
+    /// then its rendered files. Returns each node's main file.
+    pub fn write_all_configs(&self) -> Vec<String> {
+        (0..self.nodes.len())
+            .map(|i| {
+                let t = self.transport(i);
+                self.block(self.driver().write_secrets(&*t, &self.cx(i)))
+                    .expect("secrets");
+                self.write_config(i)
+            })
+            .collect()
+    }
+
     pub fn observe(&self, i: usize) -> EngineState {
         let t = self.transport(i);
         let cx = self.cx(i);
