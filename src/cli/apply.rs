@@ -3,7 +3,7 @@ use futures::future::join_all;
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::args::{ApplyArgs, Global};
-use super::{exit, online, output, repo};
+use super::{exit, online, output, repo, target};
 use crate::apply::{Apply, Progress};
 use crate::plan::{self, PlanInput};
 use crate::render::Renderer;
@@ -14,7 +14,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
         loaded,
         store,
         recorded,
-    }) = repo::open(g, &dir)?
+    }) = target::open(g, &dir, &a.target.clusters)?
     else {
         return Ok(exit::ERROR);
     };

@@ -1,16 +1,21 @@
-//! Flags only; no logic.
+//! Flags only; no logic. The examples and exit codes under every `--help`
+//! are in [`super::help`].
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_verbosity_flag::{LogLevel, Verbosity, VerbosityFilter};
 use std::path::PathBuf;
+
+use super::help;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "dbfleet",
     version,
-    about = "Declarative GitOps reconciler for self-hosted database clusters"
+    about = "Declarative GitOps reconciler for self-hosted database clusters",
+    after_help = help::MAIN
 )]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Global options")]
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
@@ -19,7 +24,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// State directory (overrides `state_dir` in fleet.toml).
-    #[arg(long, global = true, env = "DBFLEET_STATE_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "DBFLEET_STATE_DIR",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub state_dir: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -27,6 +38,24 @@ pub struct Global {
     /// Colour: auto (when a terminal), always, never.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    #[command(flatten)]
+    pub verbosity: Verbosity<Logging>,
+}
+
+/// `-v`/`-q`: what is logged on stderr, warnings by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Logging;
+
+impl LogLevel for Logging {
+    fn default_filter() -> VerbosityFilter {
+        VerbosityFilter::Warn
+    }
+    fn verbose_help() -> Option<&'static str> {
+        Some("Log more on stderr: -v info, -vv debug, -vvv trace (overrides DBFLEET_LOG)")
+    }
+    fn quiet_help() -> Option<&'static str> {
+        Some("Log only errors on stderr (-qq: nothing; overrides DBFLEET_LOG)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -53,17 +82,37 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check every file of a repository.
+    #[command(after_help = help::VALIDATE)]
     Validate(ValidateArgs),
     /// Show what apply would do, with unified diffs of every config file.
+    #[command(after_help = help::PLAN)]
     Plan(PlanArgs),
     /// Carry out the plan on the hosts.
+    #[command(after_help = help::APPLY)]
     Apply(ApplyArgs),
     /// Nodes, roles, health and replication lag, observed over SSH.
+    #[command(after_help = help::STATUS)]
     Status(StatusArgs),
     /// Show the database credentials dbfleet manages for a cluster.
+    #[command(after_help = help::CREDENTIALS)]
     Credentials(CredentialsArgs),
     /// Print the JSON Schemas of fleet.toml, cluster and request files.
+    #[command(after_help = help::SCHEMA)]
     Schema(SchemaArgs),
+    /// Print a shell completion script.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one per command.
+    #[command(after_help = help::MAN)]
+    Man(ManArgs),
+}
+
+/// `--cluster NAME`: work on some clusters only.
+#[derive(Debug, Args)]
+pub struct TargetArg {
+    /// Only this cluster (repeatable); the others are neither observed, planned nor applied.
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
 }
 
 /// The repository: a positional path or `--repo`, default the current directory.
@@ -114,6 +163,8 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub target: TargetArg,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +184,8 @@ pub struct ApplyArgs {
     /// Apply without asking for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    #[command(flatten)]
+    pub target: TargetArg,
 }
 
 #[derive(Debug, Args)]
@@ -159,4 +212,18 @@ pub struct CredentialsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write dbfleet.1 and a dbfleet-<command>.1 per command into this directory instead of printing dbfleet.1.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
 }

@@ -3,13 +3,16 @@
 
 mod apply;
 mod args;
+mod completions;
 mod credentials;
+mod help;
 mod online;
 mod output;
 mod plan;
 mod repo;
 mod schema;
 mod status;
+mod target;
 mod validate;
 
 use clap::Parser;
@@ -17,16 +20,24 @@ use std::process::ExitCode;
 
 pub use args::{Cli, Command, Format};
 
-/// Exit codes, explicit (see `--detailed-exitcode`).
+/// Exit codes, explicit (listed under every `--help`, see [`help`]).
 pub mod exit {
     pub const OK: u8 = 0;
+    /// An error, a usage error included (never 2, which `--detailed-exitcode`
+    /// scripts read as "changes").
     pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: the plan has changes.
     pub const CHANGES: u8 = 2;
+    /// `status`: some node is not healthy.
+    pub const DEGRADED: u8 = 2;
 }
 
 /// Parse the command line, run the command, and return its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     output::init_tracing(&cli.global);
     let result = match &cli.command {
         Command::Validate(a) => validate::run(&cli.global, a),
@@ -35,6 +46,8 @@ pub fn main() -> ExitCode {
         Command::Status(a) => status::run(&cli.global, a),
         Command::Credentials(a) => credentials::run(&cli.global, a),
         Command::Schema(a) => schema::run(a),
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -42,5 +55,18 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(exit::ERROR)
         }
+    }
+}
+
+/// `--help` and `--version` print on stdout and exit 0; a usage error prints
+/// clap's message on stderr and exits 1 (clap's own 2 means "changes" to
+/// `--detailed-exitcode`).
+fn usage(e: &clap::Error) -> ExitCode {
+    // Nothing useful is left to do when the terminal is gone.
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(exit::ERROR)
+    } else {
+        ExitCode::from(exit::OK)
     }
 }

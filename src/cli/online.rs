@@ -3,12 +3,13 @@
 
 use anyhow::Context;
 use futures::future::join_all;
+use std::collections::BTreeMap;
 
 use crate::layout::layout;
 use crate::model::{Cluster, Repo};
 use crate::observe::{self, NodeObservation};
 use crate::plan::{Before, ClusterBefore};
-use crate::state::StateStore;
+use crate::state::{ClusterState, StateStore};
 use crate::transport::SshPool;
 
 /// A tokio runtime for one command.
@@ -34,9 +35,14 @@ pub async fn observe_cluster(
     Ok((observe::to_before(&state, &obs), obs))
 }
 
-/// Before-views of every cluster of the repository (plus recorded clusters
-/// no longer in it, from their state).
-pub async fn observe_all(repo: &Repo, store: &StateStore, pool: &SshPool) -> anyhow::Result<Before> {
+/// Before-views of every cluster of the repository (plus the `recorded`
+/// clusters no longer in it, from their state).
+pub async fn observe_all(
+    repo: &Repo,
+    store: &StateStore,
+    recorded: &BTreeMap<String, ClusterState>,
+    pool: &SshPool,
+) -> anyhow::Result<Before> {
     let mut before = Before::new();
     let observing = repo
         .clusters
@@ -45,10 +51,10 @@ pub async fn observe_all(repo: &Repo, store: &StateStore, pool: &SshPool) -> any
     for (c, observed) in repo.clusters.iter().zip(join_all(observing).await) {
         before.insert(c.name.clone(), observed?.0);
     }
-    for (name, state) in store.clusters()? {
+    for (name, state) in recorded {
         before
-            .entry(name)
-            .or_insert_with(|| ClusterBefore::from_recorded(&state));
+            .entry(name.clone())
+            .or_insert_with(|| ClusterBefore::from_recorded(state));
     }
     Ok(before)
 }

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::args::{Format, Global, PlanArgs};
-use super::{exit, online, output, repo};
+use super::{exit, online, output, repo, target};
 use crate::diag;
 use crate::load::{load, LoadContext};
 use crate::plan::{self, Plan, PlanInput};
@@ -10,10 +10,11 @@ use crate::source::{self, Snapshot};
 
 pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
+    let only = &a.target.clusters;
     let plan = match (&a.base, a.offline) {
-        (Some(base), _) => against_base(g, &dir, base, a.head.as_deref())?,
-        (None, true) => against_state(g, &dir)?,
-        (None, false) => against_hosts(g, &dir)?,
+        (Some(base), _) => against_base(g, &dir, base, a.head.as_deref(), only)?,
+        (None, true) => against_state(g, &dir, only)?,
+        (None, false) => against_hosts(g, &dir, only)?,
     };
     let Some(plan) = plan else { return Ok(exit::ERROR) };
     match a.format {
@@ -28,13 +29,13 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
 }
 
 /// `plan --offline`: the working tree against the state store.
-fn against_state(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
+fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Option<Plan>> {
     let Some(repo::Opened {
         loaded,
         store,
         recorded,
         ..
-    }) = repo::open(g, dir)?
+    }) = target::open(g, dir, only)?
     else {
         return Ok(None);
     };
@@ -51,14 +52,19 @@ fn against_state(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
 }
 
 /// `plan`: the working tree against what the hosts really hold.
-fn against_hosts(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
-    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, dir)? else {
+fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Option<Plan>> {
+    let Some(repo::Opened {
+        loaded,
+        store,
+        recorded,
+    }) = target::open(g, dir, only)?
+    else {
         return Ok(None);
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
     let pool = crate::observe::ssh_pool(&loaded.repo.fleet)?;
     let plan = online::runtime()?.block_on(async {
-        let before = online::observe_all(&loaded.repo, &store, &pool).await?;
+        let before = online::observe_all(&loaded.repo, &store, &recorded, &pool).await?;
         pool.disconnect_all().await;
         let plan = plan::plan(&PlanInput {
             repo: &loaded.repo,
@@ -75,14 +81,20 @@ fn against_hosts(g: &Global, dir: &Path) -> anyhow::Result<Option<Plan>> {
 
 /// `plan --base REV [--head REV]`: what changes between two revisions; no
 /// hosts, no state. The base is taken as applied.
-fn against_base(g: &Global, dir: &Path, base: &str, head: Option<&str>) -> anyhow::Result<Option<Plan>> {
+fn against_base(
+    g: &Global,
+    dir: &Path,
+    base: &str,
+    head: Option<&str>,
+    only: &[String],
+) -> anyhow::Result<Option<Plan>> {
     let head_snap = match head {
         Some(rev) => source::from_revision(dir, rev)?,
         None => source::from_worktree(dir)?,
     };
     let base_snap = source::from_revision(dir, base)?;
     let ctx = LoadContext::default();
-    let Some(head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
+    let Some(mut head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
         return Ok(None);
     };
     let base_loaded = match load(&base_snap, &ctx) {
@@ -95,10 +107,11 @@ fn against_base(g: &Global, dir: &Path, base: &str, head: Option<&str>) -> anyho
             None
         }
     };
-    let recorded = match &base_loaded {
+    let mut recorded = match &base_loaded {
         Some(l) => plan::simulate_applied(&l.repo, &Renderer::new(&l.repo.templates)?)?,
         None => plan::Recorded::new(),
     };
+    target::select(only, &mut head_loaded.repo, &mut recorded)?;
     let renderer = Renderer::new(&head_loaded.repo.templates)?;
     let plan = plan::plan(&PlanInput {
         repo: &head_loaded.repo,

@@ -1,46 +1,104 @@
+//! `dbfleet status`: every node as observed now, and one verdict: exit 0
+//! when every node is healthy, 2 when one is not (orphans aside), 1 when
+//! status could not run.
+
 use futures::future::join_all;
 use serde::Serialize;
-use std::fmt::Write;
+use std::collections::BTreeMap;
+use std::fmt::{self, Write};
 
 use super::args::{Format, Global, StatusArgs};
-use super::{exit, online, repo};
+use super::{exit, online, repo, target};
 use crate::engine::ObservedRole;
 use crate::layout::{NodeLayout, Role};
-use crate::model::{Cluster, Repo};
+use crate::model::{Cluster, Engine, Repo, Topology};
 use crate::observe::{self, NodeObservation};
 use crate::state::{ClusterState, StateStore};
 use crate::transport::SshPool;
 
+/// One cluster, in the shape of a cluster of the JSON plan (`name`,
+/// `engine`, `version`, `topology`).
 #[derive(Serialize)]
 struct ClusterStatus {
     name: String,
-    engine: String,
-    topology: String,
+    engine: Engine,
+    version: String,
+    topology: Topology,
     last_applied_commit: Option<String>,
-    nodes: Vec<NodeObservation>,
+    nodes: Vec<NodeStatus>,
     /// Names of the nodes in `nodes` that are still allocated but no longer
     /// in the cluster file (kept until a remove-node request runs).
     orphaned: Vec<String>,
 }
 
+#[derive(Serialize)]
+struct NodeStatus {
+    #[serde(flatten)]
+    observed: NodeObservation,
+    health: Health,
+}
+
+/// A node's health, worst first; only `Healthy` is healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Health {
+    /// Not observed: the host did not answer, or refused us.
+    Down,
+    /// The engine is not installed.
+    Missing,
+    /// Installed, but no data directory initialised by dbfleet.
+    Empty,
+    /// Not running.
+    Stopped,
+    /// Running, but its replication is broken.
+    Degraded,
+    Healthy,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Health::Down => "DOWN",
+            Health::Missing => "missing",
+            Health::Empty => "empty",
+            Health::Stopped => "stopped",
+            Health::Degraded => "degraded",
+            Health::Healthy => "healthy",
+        })
+    }
+}
+
+impl ClusterStatus {
+    /// Every node of the cluster file is healthy (orphans do not count).
+    fn healthy(&self) -> bool {
+        self.nodes
+            .iter()
+            .all(|n| n.health == Health::Healthy || self.orphaned.contains(&n.observed.name))
+    }
+}
+
 pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
     let dir = a.repo.clone().unwrap_or_else(|| ".".into());
-    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
+    let Some(repo::Opened {
+        mut loaded, store, ..
+    }) = repo::open(g, &dir)?
+    else {
         return Ok(exit::ERROR);
     };
+    // Only clusters of the repository have a status (not orphaned ones).
+    target::select(
+        a.cluster.as_slice(),
+        &mut loaded.repo,
+        &mut BTreeMap::<String, ()>::new(),
+    )?;
     let repo = &loaded.repo;
-    if let Some(name) = &a.cluster {
-        if repo.cluster(name).is_none() {
-            anyhow::bail!("no cluster named `{name}` in {}", dir.display());
-        }
-    }
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let statuses = online::runtime()?.block_on(async {
-        let chosen = repo
+        let observing = repo
             .clusters
             .iter()
-            .filter(|c| a.cluster.as_ref().is_none_or(|n| *n == c.name));
-        let out = join_all(chosen.map(|c| cluster_status(repo, &store, &pool, c))).await;
+            .map(|c| cluster_status(repo, &store, &pool, c));
+        let out = join_all(observing).await;
         pool.disconnect_all().await;
         out.into_iter().collect::<anyhow::Result<Vec<_>>>()
     })?;
@@ -48,7 +106,15 @@ pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&statuses)?),
         Format::Text | Format::Markdown => print!("{}", table(&statuses)),
     }
-    Ok(exit::OK)
+    Ok(verdict(&statuses))
+}
+
+fn verdict(statuses: &[ClusterStatus]) -> u8 {
+    if statuses.iter().all(ClusterStatus::healthy) {
+        exit::OK
+    } else {
+        exit::DEGRADED
+    }
 }
 
 /// One cluster's nodes as observed, with the orphans it still holds.
@@ -68,10 +134,17 @@ async fn cluster_status(
     }
     Ok(ClusterStatus {
         name: c.name.clone(),
-        engine: format!("{} {}", c.engine, c.version),
-        topology: c.topology.to_string(),
+        engine: c.engine,
+        version: c.version.clone(),
+        topology: c.topology,
         last_applied_commit: state.commit,
-        nodes,
+        nodes: nodes
+            .into_iter()
+            .map(|observed| NodeStatus {
+                health: health(&observed),
+                observed,
+            })
+            .collect(),
         orphaned: orphans.into_iter().map(|o| o.name).collect(),
     })
 }
@@ -85,14 +158,18 @@ fn table(statuses: &[ClusterStatus]) -> String {
             .map_or("never applied".to_string(), |s| {
                 format!("last applied {}", &s[..s.len().min(12)])
             });
-        let _ = writeln!(out, "{} ({}, {}): {}", c.name, c.engine, c.topology, commit);
+        let _ = writeln!(
+            out,
+            "{} ({} {}, {}): {}",
+            c.name, c.engine, c.version, c.topology, commit
+        );
         let _ = writeln!(
             out,
             "  {:<20} {:<16} {:<8} {:<9} {:<14} VERSION",
             "NODE", "HOST", "ROLE", "HEALTH", "LAG"
         );
-        for n in &c.nodes {
-            let (role, health, lag, version) = describe(n);
+        for NodeStatus { observed: n, health } in &c.nodes {
+            let (role, lag, version) = describe(n);
             let _ = writeln!(
                 out,
                 "  {:<20} {:<16} {:<8} {:<9} {:<14} {}",
@@ -142,21 +219,28 @@ fn orphan_layouts(c: &Cluster, state: &ClusterState) -> Vec<NodeLayout> {
         .collect()
 }
 
-fn describe(n: &NodeObservation) -> (String, String, String, String) {
+fn health(n: &NodeObservation) -> Health {
     let Some(e) = &n.engine else {
-        return ("-".into(), "DOWN".into(), "-".into(), "-".into());
+        return Health::Down;
+    };
+    match (e.installed, e.initialised, e.running, &e.replication) {
+        (false, _, _, _) => Health::Missing,
+        (_, false, _, _) => Health::Empty,
+        (_, _, false, _) => Health::Stopped,
+        (_, _, true, Some(r)) if !r.healthy => Health::Degraded,
+        _ => Health::Healthy,
+    }
+}
+
+/// Role, lag and version, as shown in the table.
+fn describe(n: &NodeObservation) -> (String, String, String) {
+    let Some(e) = &n.engine else {
+        return ("-".into(), "-".into(), "-".into());
     };
     let role = match e.role {
         Some(ObservedRole::Primary) => "primary",
         Some(ObservedRole::Replica) => "replica",
         None => "-",
-    };
-    let health = match (e.installed, e.initialised, e.running, &e.replication) {
-        (false, _, _, _) => "missing",
-        (_, false, _, _) => "empty",
-        (_, _, false, _) => "stopped",
-        (_, _, true, Some(r)) if !r.healthy => "degraded",
-        _ => "healthy",
     };
     let lag = match &e.replication {
         Some(r) => match (r.lag_seconds, r.lag_bytes) {
@@ -167,10 +251,5 @@ fn describe(n: &NodeObservation) -> (String, String, String, String) {
         },
         None => "-".into(),
     };
-    (
-        role.into(),
-        health.into(),
-        lag,
-        e.version.clone().unwrap_or_else(|| "-".into()),
-    )
+    (role.into(), lag, e.version.clone().unwrap_or_else(|| "-".into()))
 }
