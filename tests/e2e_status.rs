@@ -60,12 +60,18 @@ fn status_shows_roles_health_lag_and_a_powered_off_node() {
     assert_eq!(nodes.len(), 3);
     assert_eq!(nodes[1]["engine"]["role"], "replica");
     assert_eq!(nodes[1]["engine"]["replication"]["healthy"], true);
+    assert_eq!(nodes[1]["health"], "healthy");
+    assert!(out.status.success(), "every node healthy: status exits 0");
 
     lab.poweroff("h3");
     let out = run_dbfleet(state.path(), &["status", "--repo"], repo.path());
     lab.poweron("h3");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a node is down: status exits 2\n{text}"
+    );
     let r = text
         .lines()
         .find(|l| l.trim_start().starts_with("cache3"))

@@ -23,7 +23,9 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let commit = crate::source::head_commit(&dir);
     online::runtime()?.block_on(async {
-        let progress = Progress { quiet: false };
+        let progress = Progress {
+            quiet: output::quiet(g),
+        };
         let apply = Apply {
             repo,
             renderer: &renderer,

@@ -35,6 +35,11 @@ pub fn color_stdout(g: &Global) -> bool {
     }
 }
 
+/// `-q`: report errors only (apply's progress lines too).
+pub fn quiet(g: &Global) -> bool {
+    g.verbosity.tracing_level_filter() < tracing::level_filters::LevelFilter::WARN
+}
+
 /// What is logged: `-v`/`-q` when given, else DBFLEET_LOG, else RUST_LOG (a
 /// tracing filter such as `info,dbfleet::transport=trace`), else warnings.
 /// An unreadable filter is reported and the default used.
@@ -92,6 +97,19 @@ mod tests {
         ];
         for (args, env, want) in cases {
             assert_eq!(filter(args, env), *want, "{args:?} {env:?}");
+        }
+    }
+
+    #[test]
+    fn quiet_from_one_q() {
+        for (args, want) in [
+            (&[][..], false),
+            (&["-v"], false),
+            (&["-q"], true),
+            (&["-qq"], true),
+        ] {
+            let cli = crate::cli::Cli::parse_from(["dbfleet"].iter().chain(args).chain(&["schema"]));
+            assert_eq!(quiet(&cli.global), want, "{args:?}");
         }
     }
 }

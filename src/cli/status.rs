@@ -86,7 +86,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
         return Ok(exit::ERROR);
     };
     // Only clusters of the repository have a status (not orphaned ones).
-    target::select(
+    target::only(
         a.cluster.as_slice(),
         &mut loaded.repo,
         &mut BTreeMap::<String, ()>::new(),
@@ -252,4 +252,116 @@ fn describe(n: &NodeObservation) -> (String, String, String) {
         None => "-".into(),
     };
     (role.into(), lag, e.version.clone().unwrap_or_else(|| "-".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineState, Replication};
+
+    fn node(name: &str, engine: Option<EngineState>) -> NodeObservation {
+        NodeObservation {
+            name: name.into(),
+            number: 1,
+            host: "192.0.2.1".into(),
+            unreachable: engine.is_none().then(|| "192.0.2.1: could not connect".into()),
+            service: None,
+            engine,
+            files: Default::default(),
+            firewall_missing: false,
+        }
+    }
+
+    fn running(replication: Option<bool>) -> Option<EngineState> {
+        Some(EngineState {
+            installed: true,
+            initialised: true,
+            running: true,
+            replication: replication.map(|healthy| Replication {
+                source_host: "192.0.2.1".into(),
+                healthy,
+                lag_seconds: Some(0.0),
+                lag_bytes: None,
+                last_error: None,
+            }),
+            ..EngineState::default()
+        })
+    }
+
+    #[test]
+    fn health_of_a_node() {
+        let stopped = EngineState {
+            installed: true,
+            initialised: true,
+            ..EngineState::default()
+        };
+        let empty = EngineState {
+            installed: true,
+            ..EngineState::default()
+        };
+        let cases = [
+            (None, Health::Down),
+            (Some(EngineState::default()), Health::Missing),
+            (Some(empty), Health::Empty),
+            (Some(stopped), Health::Stopped),
+            (running(Some(false)), Health::Degraded),
+            (running(Some(true)), Health::Healthy),
+            (running(None), Health::Healthy),
+        ];
+        for (engine, want) in cases {
+            assert_eq!(health(&node("a1", engine.clone())), want, "{engine:?}");
+        }
+    }
+
+    fn cluster(nodes: Vec<NodeObservation>, orphaned: &[&str]) -> ClusterStatus {
+        ClusterStatus {
+            name: "kv".into(),
+            engine: Engine::Valkey,
+            version: "9.0".into(),
+            topology: Topology::PrimaryReplica,
+            last_applied_commit: None,
+            nodes: nodes
+                .into_iter()
+                .map(|observed| NodeStatus {
+                    health: health(&observed),
+                    observed,
+                })
+                .collect(),
+            orphaned: orphaned.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn exit_0_only_when_every_node_is_healthy_orphans_aside() {
+        let healthy = || {
+            cluster(
+                vec![node("kv1", running(None)), node("kv2", running(Some(true)))],
+                &[],
+            )
+        };
+        assert_eq!(verdict(&[healthy()]), exit::OK);
+        assert_eq!(verdict(&[]), exit::OK);
+        let replica_broken = cluster(
+            vec![node("kv1", running(None)), node("kv2", running(Some(false)))],
+            &[],
+        );
+        assert_eq!(verdict(&[healthy(), replica_broken]), exit::DEGRADED);
+        let all_down = cluster(vec![node("kv1", None), node("kv2", None)], &[]);
+        assert_eq!(verdict(&[all_down]), exit::DEGRADED);
+        let orphan_down = cluster(vec![node("kv1", running(None)), node("kv3", None)], &["kv3"]);
+        assert_eq!(verdict(&[orphan_down]), exit::OK);
+    }
+
+    /// Defect 12: one shape with the JSON plan: engine and version apart.
+    #[test]
+    fn json_names_engine_and_version_apart_and_each_node_health() {
+        let c = cluster(vec![node("kv1", None)], &[]);
+        let v = serde_json::to_value([c]).expect("json");
+        assert_eq!(v[0]["engine"], "valkey");
+        assert_eq!(v[0]["version"], "9.0");
+        assert_eq!(v[0]["topology"], "primary-replica");
+        assert_eq!(v[0]["nodes"][0]["name"], "kv1");
+        assert_eq!(v[0]["nodes"][0]["health"], "down");
+        assert_eq!(v[0]["nodes"][0]["unreachable"], "192.0.2.1: could not connect");
+    }
 }

@@ -13,7 +13,7 @@ use crate::model::Repo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("--cluster {name}: no cluster named `{name}`; {help}")]
+    #[error("no cluster named `{name}`; {help}")]
     Unknown { name: String, help: String },
 }
 
@@ -26,19 +26,36 @@ pub fn open(g: &Global, dir: &Path, names: &[String]) -> anyhow::Result<Option<O
     Ok(Some(opened))
 }
 
-/// Keep only the clusters named, their requests and their recorded state
-/// (an orphaned cluster, recorded but gone from the repository, may be
-/// named). No names: keep everything.
-///
-/// Errors: a name that is neither in the repository nor recorded; the
-/// message lists the clusters (and the closest one).
+/// [`only`], with a note on stderr naming the clusters left out.
 pub fn select<V>(
     names: &[String],
     repo: &mut Repo,
     recorded: &mut BTreeMap<String, V>,
 ) -> Result<(), TargetError> {
+    let left_out = only(names, repo, recorded)?;
+    if !left_out.is_empty() {
+        eprintln!(
+            "note: --cluster: {} left out (not observed, planned or applied)",
+            left_out.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Keep only the clusters named, their requests and their recorded state
+/// (an orphaned cluster, recorded but gone from the repository, may be
+/// named); return the names of the clusters left out. No names: keep
+/// everything.
+///
+/// Errors: a name that is neither in the repository nor recorded; the
+/// message lists the clusters (and the closest one).
+pub fn only<V>(
+    names: &[String],
+    repo: &mut Repo,
+    recorded: &mut BTreeMap<String, V>,
+) -> Result<Vec<String>, TargetError> {
     if names.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let known: BTreeSet<&str> = repo
         .clusters
@@ -46,8 +63,8 @@ pub fn select<V>(
         .map(|c| c.name.as_str())
         .chain(recorded.keys().map(String::as_str))
         .collect();
-    if let Some(name) = names.iter().find(|n| !known.contains(n.as_str())) {
-        let known: Vec<&str> = known.into_iter().collect();
+    let known: Vec<&str> = known.into_iter().collect();
+    if let Some(name) = names.iter().find(|n| !known.contains(&n.as_str())) {
         let help = match did_you_mean(name, &known) {
             Some(s) => format!("did you mean `{s}`? clusters: {}", known.join(", ")),
             None if known.is_empty() => "the repository has no clusters".to_string(),
@@ -59,8 +76,13 @@ pub fn select<V>(
         });
     }
     let named = |n: &str| names.iter().any(|x| x == n);
+    let left_out = known
+        .iter()
+        .filter(|n| !named(n))
+        .map(|n| n.to_string())
+        .collect();
     repo.clusters.retain(|c| named(&c.name));
     repo.requests.retain(|r| named(r.request.cluster()));
     recorded.retain(|n, _| named(n));
-    Ok(())
+    Ok(left_out)
 }
