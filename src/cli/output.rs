@@ -78,7 +78,8 @@ mod tests {
 
     #[test]
     fn flags_then_dbfleet_log_then_rust_log_then_warnings() {
-        let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             (&[], &[], "warn"),
             (&["-v"], &[], "info"),
             (&["-vv"], &[], "debug"),
