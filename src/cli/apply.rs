@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use super::args::{ApplyArgs, Global};
 use super::{exit, online, output, repo, target};
 use crate::apply::{Apply, Progress};
+use crate::observe::error_chain;
 use crate::plan::{self, PlanInput};
 use crate::render::Renderer;
 
@@ -67,12 +68,12 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
         let results: Vec<_> = names.into_iter().zip(join_all(executing).await).collect();
         for (name, result) in &results {
             if let Err(e) = result {
-                progress.failed(name, e);
+                progress.failed(name, &error_chain(e));
             }
         }
         pool.disconnect_all().await;
         for (name, e) in &failed {
-            eprintln!("{name}: FAILED: {e}");
+            eprintln!("{name}: FAILED: {}", error_chain(e));
         }
         for (name, r) in &results {
             match r {
@@ -84,7 +85,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                     rep.restarted.join(", ")
                 ),
                 Ok(_) => {}
-                Err(e) => eprintln!("{name}: FAILED: {e}"),
+                Err(e) => eprintln!("{name}: FAILED: {}", error_chain(e)),
             }
         }
         let ok = failed.is_empty() && results.iter().all(|(_, r)| r.is_ok());

@@ -52,7 +52,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Each cause once: errors keep their cause as `source`, some also in their text.
+            eprintln!("error: {}", crate::observe::error_chain(e.as_ref()));
             ExitCode::from(exit::ERROR)
         }
     }

@@ -14,7 +14,7 @@ use crate::diag::{self, Diagnostic};
 use crate::layout::Allocations;
 use crate::model::{Cluster, Fleet, Repo, Request, RequestFile};
 use crate::schema;
-use crate::source::Snapshot;
+use crate::source::{ProblemKind, Snapshot};
 use crate::validate::Input;
 use doc::Doc;
 use structure::{did_you_mean, Checker};
@@ -46,6 +46,17 @@ pub fn load(snapshot: &Snapshot, ctx: &LoadContext) -> Result<Loaded, Vec<Diagno
     let mut requests = Vec::new();
     let mut templates = BTreeMap::new();
 
+    // Files the source could not read as text (links out of the repository,
+    // not UTF-8, misnamed). "Not a dbfleet repository" does not hold when
+    // the state store knows clusters: their files were all removed.
+    let orphans_known = !ctx.allocations.is_empty();
+    diags.extend(
+        snapshot
+            .problems
+            .iter()
+            .filter(|p| !(orphans_known && matches!(p.kind, ProblemKind::NotARepository { .. })))
+            .map(Diagnostic::from),
+    );
     for (path, text) in &snapshot.files {
         if path.starts_with("templates/") {
             templates.insert(path.clone(), text.clone());

@@ -19,7 +19,7 @@ pub type Recorded = BTreeMap<String, ClusterState>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("rendering {node} of cluster {cluster}: {source}")]
+    #[error("rendering {node} of cluster {cluster}")]
     Render {
         cluster: String,
         node: String,

@@ -17,7 +17,7 @@ pub enum SecretError {
         field: String,
         name: String,
     },
-    #[error("cluster {cluster}: cannot read {path} (passwords.{field}): {source}")]
+    #[error("cluster {cluster}: cannot read {path} (passwords.{field})")]
     File {
         cluster: String,
         field: String,

@@ -3,9 +3,12 @@
 //! everything after works on a [`Snapshot`].
 
 mod git;
+mod problem;
+mod walk;
 mod worktree;
 
-pub use git::{from_revision, head_commit, GitError};
+pub use git::{from_revision, head_commit, GitCause, GitError};
+pub use problem::{ProblemKind, SourceProblem};
 pub use worktree::{from_worktree, WorktreeError};
 
 use std::collections::BTreeMap;
@@ -23,11 +26,13 @@ pub enum Origin {
 
 /// The text of every file dbfleet reads, keyed by repository-relative path
 /// with `/` separators: `fleet.toml`, `clusters/*.toml`, `requests/*.toml`,
-/// `templates/<engine>/*.j2`.
+/// `templates/<engine>/*.j2`; and the problems of the files that could not
+/// be read that way (loading reports them beside the others).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub origin: Origin,
     pub files: BTreeMap<String, String>,
+    pub problems: Vec<SourceProblem>,
 }
 
 impl Snapshot {
@@ -40,6 +45,7 @@ impl Snapshot {
         Snapshot {
             origin: Origin::Memory,
             files: files.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            problems: Vec::new(),
         }
     }
 

@@ -1,77 +1,101 @@
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{is_relevant, Origin, Snapshot};
+use super::problem::{ProblemKind, SourceProblem};
+use super::walk::{walk, Entry, Rel, Tree};
+use super::{Origin, Snapshot};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorktreeError {
     #[error("repository directory {0} does not exist")]
     Missing(PathBuf),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read repository directory {path}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{0} is not UTF-8 text")]
-    NotUtf8(PathBuf),
 }
 
 /// Read the dbfleet files of the repository at `root`, as they are on disk.
+///
+/// Errors: only when `root` is missing or cannot be listed. A file that
+/// cannot be read, is not UTF-8, is a link out of the repository or has a
+/// name dbfleet does not read is a problem in [`Snapshot::problems`]; so is
+/// a directory with none of fleet.toml, clusters/ and requests/.
 pub fn from_worktree(root: &Path) -> Result<Snapshot, WorktreeError> {
     if !root.is_dir() {
         return Err(WorktreeError::Missing(root.to_path_buf()));
     }
-    let mut files = BTreeMap::new();
-    let fleet = root.join("fleet.toml");
-    if fleet.is_file() {
-        files.insert("fleet.toml".to_string(), read(&fleet)?);
-    }
-    for dir in ["clusters", "requests", "templates"] {
-        collect(root, &root.join(dir), &mut files)?;
+    std::fs::read_dir(root).map_err(|source| WorktreeError::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let walked = walk(&Dir {
+        root: root.to_path_buf(),
+    });
+    let mut problems = walked.problems;
+    if !walked.looks_like_a_repository {
+        problems.push(SourceProblem::new(
+            "clusters/",
+            ProblemKind::NotARepository {
+                // absolute: "in ." would not tell a user in the wrong directory where they are
+                dir: root
+                    .canonicalize()
+                    .unwrap_or_else(|_| root.to_path_buf())
+                    .display()
+                    .to_string(),
+            },
+        ));
     }
     Ok(Snapshot {
         origin: Origin::Worktree(root.display().to_string()),
-        files,
+        files: walked.files,
+        problems,
     })
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) -> Result<(), WorktreeError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => {
-            return Err(WorktreeError::Read {
-                path: dir.to_path_buf(),
-                source,
-            })
-        }
-    };
-    for entry in entries {
-        let entry = entry.map_err(|source| WorktreeError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect(root, &path, files)?;
-            continue;
-        }
-        let Ok(rel) = path.strip_prefix(root) else {
-            continue;
-        };
-        let rel: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = rel.join("/");
-        if is_relevant(&rel) {
-            files.insert(rel, read(&path)?);
-        }
-    }
-    Ok(())
+/// A directory on disk.
+struct Dir {
+    root: PathBuf,
 }
 
-fn read(path: &Path) -> Result<String, WorktreeError> {
-    let bytes = std::fs::read(path).map_err(|source| WorktreeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    String::from_utf8(bytes).map_err(|_| WorktreeError::NotUtf8(path.to_path_buf()))
+impl Dir {
+    fn path(&self, rel: &Rel) -> PathBuf {
+        rel.iter().fold(self.root.clone(), |p, c| p.join(c))
+    }
+}
+
+impl Tree for Dir {
+    fn entry(&self, rel: &Rel) -> Result<Entry, String> {
+        let path = self.path(rel);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Entry::Missing),
+            Err(e) => return Err(e.to_string()),
+        };
+        let kind = meta.file_type();
+        Ok(if kind.is_symlink() {
+            let target = std::fs::read_link(&path).map_err(|e| e.to_string())?;
+            Entry::Link(target.to_string_lossy().into_owned())
+        } else if kind.is_dir() {
+            Entry::Dir
+        } else if kind.is_file() {
+            Entry::File
+        } else {
+            Entry::Other
+        })
+    }
+
+    fn list(&self, dir: &Rel) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(self.path(dir)).map_err(|e| e.to_string())? {
+            let entry = entry.map_err(|e| e.to_string())?;
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+
+    fn read(&self, file: &Rel) -> Result<Vec<u8>, String> {
+        std::fs::read(self.path(file)).map_err(|e| e.to_string())
+    }
+
+    fn root_dir(&self) -> Option<PathBuf> {
+        self.root.canonicalize().ok()
+    }
 }

@@ -23,14 +23,14 @@ use crate::layout::Allocations;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot read state file {path}: {source}")]
+    #[error("cannot read state file {path}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("state file {path} is corrupt: {source}")]
+    #[error("state file {path} is corrupt")]
     Corrupt {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("cannot write state file {path}: {source}")]
+    #[error("cannot write state file {path}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error("cluster `{cluster}` is locked by another dbfleet process ({holder})")]
     Locked { cluster: String, holder: String },
