@@ -110,8 +110,8 @@ impl SourceProblem {
     /// How to fix it.
     pub fn help(&self) -> String {
         match &self.kind {
-            ProblemKind::LinkOutside { .. } => "links must stay inside the repository: dbfleet \
-                 reads no file outside it; copy the file into the repository"
+            ProblemKind::LinkOutside { .. } => "links must stay inside the repository (dbfleet \
+                 reads nothing outside it): copy what the link points to into the repository"
                 .into(),
             ProblemKind::LinkAbsolute { .. } => "links must stay inside the repository and be \
                  relative (`../templates/x.j2`), so that every clone reads the same files"
