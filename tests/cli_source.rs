@@ -35,7 +35,11 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .output()
         .expect("run");
     let hide = |s: &[u8]| hide_path(&String::from_utf8_lossy(s), dir, "[repo]");
-    (out.status.code().unwrap_or(-1), hide(&out.stdout), hide(&out.stderr))
+    (
+        out.status.code().unwrap_or(-1),
+        hide(&out.stdout),
+        hide(&out.stderr),
+    )
 }
 
 fn hide_path(text: &str, path: &Path, shown: &str) -> String {
@@ -93,7 +97,10 @@ fn links_out_of_the_repository_are_refused_in_the_tree_and_in_git() {
     assert_eq!(mode("clusters/passwd.toml"), 0o120000, "committed as a link");
 
     let stderr = fails_alike_in_tree_and_git(&repo, "3 errors");
-    assert!(!stderr.contains("root:"), "never the outside file's content:\n{stderr}");
+    assert!(
+        !stderr.contains("root:"),
+        "never the outside file's content:\n{stderr}"
+    );
     insta::assert_snapshot!("links_out_of_the_repository", stderr);
 
     let diags = json_diagnostics(&repo);
@@ -121,10 +128,9 @@ fn a_linked_directory_out_of_the_repository_is_refused() {
 
 #[test]
 fn links_inside_the_repository_read_the_same_in_the_tree_and_in_git() {
-    let template = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/mariadb/my.cnf.j2"),
-    )
-    .expect("built-in template");
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/mariadb/my.cnf.j2"))
+            .expect("built-in template");
     let repo = TempRepo::new();
     repo.commit("empty");
     repo.write("shared/shop.toml", SHOP);
@@ -132,7 +138,11 @@ fn links_inside_the_repository_read_the_same_in_the_tree_and_in_git() {
     std::fs::create_dir_all(repo.path().join("clusters")).expect("mkdir");
     std::fs::create_dir_all(repo.path().join("templates/mariadb")).expect("mkdir");
     symlink("../shared/shop.toml", repo.path().join("clusters/shop.toml")).expect("link");
-    symlink("../../shared/my.cnf.j2", repo.path().join("templates/mariadb/my.cnf.j2")).expect("link");
+    symlink(
+        "../../shared/my.cnf.j2",
+        repo.path().join("templates/mariadb/my.cnf.j2"),
+    )
+    .expect("link");
     repo.commit("linked");
 
     let (code, stdout, stderr) = run(repo.path(), VALIDATE);
@@ -146,7 +156,12 @@ fn links_inside_the_repository_read_the_same_in_the_tree_and_in_git() {
         assert!(plan.contains("+# shared template"), "{plan}");
         assert!(plan.contains("+max_connections = 321"), "{plan}");
     }
-    let body = |p: &str| p.lines().filter(|l| l.starts_with('+')).collect::<Vec<_>>().join("\n");
+    let body = |p: &str| {
+        p.lines()
+            .filter(|l| l.starts_with('+'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(body(&tree), body(&git), "the same files from both sources");
 }
 
@@ -170,7 +185,10 @@ fn a_file_that_is_not_utf8_is_one_diagnostic_among_the_others() {
         .find(|d| d["file"] == "clusters/latin1.toml")
         .expect("the file that is not UTF-8 is listed");
     assert_eq!(latin1["span"], serde_json::json!({ "start": 21, "end": 22 }));
-    assert!(diags.iter().any(|d| d["file"] == "clusters/shop.toml"), "{diags:?}");
+    assert!(
+        diags.iter().any(|d| d["file"] == "clusters/shop.toml"),
+        "{diags:?}"
+    );
 }
 
 #[test]
@@ -193,7 +211,10 @@ fn names_dbfleet_does_not_read_are_errors_naming_the_expected_form() {
 
 #[test]
 fn a_file_that_may_be_meant_is_a_warning_only() {
-    let repo = TempRepo::with_files(&[("clusters/shop.toml", SHOP), ("clusters/shop.toml.disabled", SHOP)]);
+    let repo = TempRepo::with_files(&[
+        ("clusters/shop.toml", SHOP),
+        ("clusters/shop.toml.disabled", SHOP),
+    ]);
     let (code, stdout, stderr) = run(repo.path(), VALIDATE);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, ".: valid (1 cluster, 1 node, 0 requests)\n");
@@ -211,10 +232,16 @@ fn a_directory_without_clusters_is_not_a_repository() {
     let (code, stdout, _) = run(dir.path(), OFFLINE);
     assert_eq!((code, stdout.as_str()), (1, ""));
 
-    let (code, stdout, _) = run(dir.path(), &["validate", "--format", "json", "--state-dir", "/nonexistent"]);
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["validate", "--format", "json", "--state-dir", "/nonexistent"],
+    );
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
-    assert_eq!(v["diagnostics"][0]["message"], "no clusters/ directory in [repo]: is this a dbfleet repository?");
+    assert_eq!(
+        v["diagnostics"][0]["message"],
+        "no clusters/ directory in [repo]: is this a dbfleet repository?"
+    );
 }
 
 #[test]
