@@ -81,6 +81,21 @@ impl Doc {
     pub fn kind(&self, pointer: &str) -> Option<&'static str> {
         self.place(pointer).map(|p| p.kind)
     }
+
+    /// The text of a value as the user wrote it.
+    pub fn source(&self, pointer: &str) -> Option<&str> {
+        self.text.get(self.value_span(pointer)?)
+    }
+
+    /// The pointer of the value written at exactly `span`, if any (to name the
+    /// field of an error that only knows where it is).
+    pub fn pointer_at(&self, span: &Range<usize>) -> Option<&str> {
+        self.places
+            .iter()
+            .filter(|(ptr, p)| !ptr.is_empty() && p.value == *span)
+            .map(|(ptr, _)| ptr.as_str())
+            .max_by_key(|ptr| ptr.len())
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -112,10 +127,19 @@ fn value(v: &DeValue<'_>, ptr: &str, places: &mut HashMap<String, Place>) -> Val
         DeValue::Integer(i) => {
             let text = i.as_str().replace('_', "");
             let n = match i.radix() {
-                10 => text.parse::<i64>().ok(),
-                r => i64::from_str_radix(&text[2..], r).ok(),
+                10 => text.parse::<i128>().ok(),
+                r => i128::from_str_radix(&text[2..], r).ok(),
             };
-            n.map(Value::from).unwrap_or_else(|| Value::String(text))
+            // Beyond i64 the value is still a number, so that range checks
+            // (not type checks) report it.
+            match n {
+                Some(n) => i64::try_from(n).map(Value::from).unwrap_or_else(|_| {
+                    u64::try_from(n).map(Value::from).unwrap_or_else(|_| {
+                        serde_json::Number::from_f64(n as f64).map_or(Value::Null, Value::Number)
+                    })
+                }),
+                None => Value::String(text),
+            }
         }
         DeValue::Float(f) => {
             let x: f64 = f.as_str().replace('_', "").parse().unwrap_or(f64::NAN);

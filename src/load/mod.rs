@@ -3,6 +3,7 @@
 //! [`crate::validate`]. Every problem is collected; nothing stops at the first.
 
 pub mod doc;
+mod hint;
 pub mod structure;
 
 use serde::de::DeserializeOwned;
@@ -148,7 +149,11 @@ fn typed<T: DeserializeOwned>(
         Ok(v) => Some(v),
         Err(e) => {
             let msg = e.message().trim().to_string();
-            diags.push(Diagnostic::error(&doc.file, msg.clone()).at(e.span()).label(msg));
+            let mut d = Diagnostic::error(&doc.file, msg.clone()).at(e.span()).label(msg);
+            if let Some(ptr) = e.span().and_then(|s| doc.pointer_at(&s)) {
+                d = d.field(doc::field_path(ptr));
+            }
+            diags.push(d);
             None
         }
     }

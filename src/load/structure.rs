@@ -6,6 +6,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use super::doc::{escape, field_path, Doc};
+use super::hint;
 use crate::diag::Diagnostic;
 use crate::model::Secret;
 
@@ -81,71 +82,28 @@ impl Checker {
                 let d = Diagnostic::error(file, format!("missing required field `{name}` in {what}"))
                     .at(doc.key_span(pointer))
                     .label(format!("`{name}` is required"));
-                vec![d.help(format!("add `{name} = ...`"))]
+                vec![d.help(self.required_hint(schema_path, name))]
             }
             ValidationErrorKind::Type { kind } if is_secret(last) || secret_branch(schema_path) => {
                 vec![secret_diag(doc, pointer, &field, found)]
             }
             ValidationErrorKind::Type { kind } => {
-                let expected = expected_types(kind);
+                let expected = expected_types(&type_names(kind));
                 vec![with_field(
                     Diagnostic::error(file, format!("expected {expected}, found {}", article(found)))
                         .at(doc.value_span(pointer))
                         .label(format!("expected {expected}")),
                 )]
             }
-            ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context }
-                if matching_branch(context, pointer).is_some() =>
-            {
-                // One alternative has the right type (e.g. the table behind an
-                // optional field): its problems are the ones the user meant.
-                let branch = matching_branch(context, pointer).unwrap_or_default();
-                branch
-                    .iter()
-                    .flat_map(|e| {
-                        self.describe(
-                            doc,
-                            e.instance_path().as_str(),
-                            e.schema_path().as_str(),
-                            e.kind(),
-                            e.instance(),
-                        )
-                    })
-                    .collect()
-            }
-            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
-                if is_secret(last) || secret_branch(schema_path) =>
-            {
-                vec![secret_diag(doc, pointer, &field, found)]
-            }
-            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
-                let expected = "a string, integer, float or boolean";
-                vec![with_field(
-                    Diagnostic::error(file, format!("expected {expected}, found {}", article(found)))
-                        .at(doc.value_span(pointer))
-                        .label(format!("expected {expected}")),
-                )]
+            ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+                self.alternatives(doc, pointer, schema_path, context, instance)
             }
             ValidationErrorKind::Enum { options } => {
                 let allowed: Vec<String> = options
                     .as_array()
                     .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
-                let got = instance
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| instance.to_string());
-                let list = allowed.join(", ");
-                let help = match did_you_mean(&got, &allowed) {
-                    Some(s) => format!("did you mean `{s}`? allowed: {list}"),
-                    None => format!("allowed: {list}"),
-                };
-                vec![with_field(
-                    Diagnostic::error(file, format!("unknown {last} `{got}`"))
-                        .at(doc.value_span(pointer))
-                        .label(format!("not a known {last}"))
-                        .help(help),
-                )]
+                vec![enum_diag(doc, pointer, &allowed, instance)]
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let got = instance.as_str().unwrap_or_default();
@@ -169,17 +127,25 @@ impl Checker {
                 )]
             }
             ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                let written = doc
+                    .source(pointer)
+                    .map_or_else(|| instance.to_string(), str::to_string);
                 vec![with_field(
-                    Diagnostic::error(file, format!("{instance} is too small"))
+                    Diagnostic::error(file, format!("{written} is too small"))
                         .at(doc.value_span(pointer))
-                        .label(format!("must be at least {limit}")),
+                        .label(format!("must be at least {limit}"))
+                        .help(self.range_help(schema_path)),
                 )]
             }
             ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                let written = doc
+                    .source(pointer)
+                    .map_or_else(|| instance.to_string(), str::to_string);
                 vec![with_field(
-                    Diagnostic::error(file, format!("{instance} is too large"))
+                    Diagnostic::error(file, format!("{written} is too large"))
                         .at(doc.value_span(pointer))
-                        .label(format!("must be at most {limit}")),
+                        .label(format!("must be at most {limit}"))
+                        .help(self.range_help(schema_path)),
                 )]
             }
             ValidationErrorKind::MinItems { limit } => vec![with_field(
@@ -219,33 +185,185 @@ impl Checker {
         names.sort();
         names
     }
+
+    /// "allowed: 1 to 65535" from the schema node that holds `minimum`/`maximum`.
+    fn range_help(&self, schema_path: &str) -> String {
+        let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+        let node = resolve(&self.schema, parent);
+        let bound = |k: &str| node.and_then(|n| n.get(k)).map(Value::to_string);
+        match (bound("minimum"), bound("maximum")) {
+            (Some(lo), Some(hi)) => format!("allowed: a whole number from {lo} to {hi}"),
+            (Some(lo), None) => format!("allowed: {lo} or more"),
+            (None, Some(hi)) => format!("allowed: {hi} or less"),
+            (None, None) => "allowed: a smaller number".into(),
+        }
+    }
+
+    /// The TOML a user would add for a missing required field.
+    fn required_hint(&self, schema_path: &str, name: &str) -> String {
+        let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+        let prop = resolve(&self.schema, parent)
+            .and_then(|n| n.get("properties"))
+            .and_then(|p| p.get(name));
+        match prop {
+            Some(prop) => format!("add\n{}", hint::toml_for(&self.schema, name, prop)),
+            None => format!("add `{name} = ...`"),
+        }
+    }
+
+    /// A value that matches none of the alternatives of a `oneOf`/`anyOf`.
+    fn alternatives(
+        &self,
+        doc: &Doc,
+        pointer: &str,
+        schema_path: &str,
+        context: &[Vec<jsonschema::ValidationError<'static>>],
+        instance: &Value,
+    ) -> Vec<Diagnostic> {
+        let field = field_path(pointer);
+        let found = doc.kind(pointer).unwrap_or("value");
+        let descend = |branch: &[jsonschema::ValidationError<'static>]| -> Vec<Diagnostic> {
+            branch
+                .iter()
+                .flat_map(|e| {
+                    self.describe(
+                        doc,
+                        e.instance_path().as_str(),
+                        e.schema_path().as_str(),
+                        e.kind(),
+                        e.instance(),
+                    )
+                })
+                .collect()
+        };
+        // One alternative has the right type and shape (e.g. the table behind
+        // an optional field): its problems are the ones the user meant.
+        if let Some(branch) = matching_branch(context, pointer, Match::Shape) {
+            return descend(branch);
+        }
+        if is_secret(last_segment(pointer)) || secret_branch(schema_path) {
+            return vec![secret_diag(doc, pointer, &field, found)];
+        }
+        // One alternative has the right type: a table with a wrong key.
+        if let Some(branch) = matching_branch(context, pointer, Match::Type) {
+            return descend(branch);
+        }
+        if let Some(allowed) = enum_options(context, pointer) {
+            return vec![enum_diag(doc, pointer, &allowed, instance)];
+        }
+        let mut types = Vec::new();
+        for e in context.iter().flatten() {
+            if let (true, ValidationErrorKind::Type { kind }) =
+                (e.instance_path().as_str() == pointer, e.kind())
+            {
+                for t in type_names(kind) {
+                    if !types.contains(&t) {
+                        types.push(t);
+                    }
+                }
+            }
+        }
+        let expected = match types.is_empty() {
+            true => "another value".to_string(),
+            false => expected_types(&types),
+        };
+        let d = Diagnostic::error(
+            &doc.file,
+            format!("expected {expected}, found {}", article(found)),
+        )
+        .at(doc.value_span(pointer))
+        .label(format!("expected {expected}"));
+        vec![if field.is_empty() { d } else { d.field(field) }]
+    }
 }
 
-/// The errors of the only alternative whose type matched the value, if
-/// exactly one did.
+/// How closely an alternative must fit the value to be the one the user meant.
+#[derive(Clone, Copy)]
+enum Match {
+    /// Right type, every required field there and no unknown one.
+    Shape,
+    /// Right type only.
+    Type,
+}
+
+/// The errors of the only alternative that fits the value (see [`Match`]),
+/// if exactly one does.
 fn matching_branch<'e>(
     context: &'e [Vec<jsonschema::ValidationError<'static>>],
     pointer: &str,
+    how: Match,
 ) -> Option<&'e [jsonschema::ValidationError<'static>]> {
     let typed: Vec<&Vec<jsonschema::ValidationError<'static>>> = context
         .iter()
         .filter(|errs| {
             !errs.iter().any(|e| {
                 e.instance_path().as_str() == pointer
-                    && matches!(
-                        e.kind(),
+                    && match e.kind() {
                         ValidationErrorKind::Type { .. }
-                            | ValidationErrorKind::OneOfNotValid { .. }
-                            | ValidationErrorKind::AnyOf { .. }
-                            | ValidationErrorKind::Required { .. }
-                            | ValidationErrorKind::AdditionalProperties { .. }
-                    )
+                        | ValidationErrorKind::OneOfNotValid { .. }
+                        | ValidationErrorKind::AnyOf { .. } => true,
+                        ValidationErrorKind::Required { .. }
+                        | ValidationErrorKind::AdditionalProperties { .. } => {
+                            matches!(how, Match::Shape)
+                        }
+                        // A value of the right type outside an enum: not this one either.
+                        ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => true,
+                        _ => false,
+                    }
             })
         })
         .collect();
     match typed.as_slice() {
         [one] => Some(one.as_slice()),
         _ => None,
+    }
+}
+
+/// The allowed values when every alternative is a fixed value (an enum
+/// whose variants carry documentation becomes `oneOf` of `const`s).
+fn enum_options(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> Option<Vec<String>> {
+    let mut allowed = Vec::new();
+    for e in context.iter().flatten() {
+        if e.instance_path().as_str() != pointer {
+            return None;
+        }
+        match e.kind() {
+            ValidationErrorKind::Enum { options } => {
+                allowed.extend(
+                    options
+                        .as_array()?
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_string)),
+                );
+            }
+            ValidationErrorKind::Constant { expected_value } => {
+                allowed.push(expected_value.as_str()?.to_string());
+            }
+            _ => return None,
+        }
+    }
+    (!allowed.is_empty()).then_some(allowed)
+}
+
+/// A value outside a fixed set: name the value and the set.
+fn enum_diag(doc: &Doc, pointer: &str, allowed: &[String], instance: &Value) -> Diagnostic {
+    let last = last_segment(pointer);
+    let got = instance
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| instance.to_string());
+    let list = allowed.join(", ");
+    let help = match did_you_mean(&got, allowed) {
+        Some(s) => format!("did you mean `{s}`? allowed: {list}"),
+        None => format!("allowed: {list}"),
+    };
+    let d = Diagnostic::error(&doc.file, format!("unknown {last} `{got}`"))
+        .at(doc.value_span(pointer))
+        .label(format!("not a known {last}"))
+        .help(help);
+    match field_path(pointer) {
+        f if f.is_empty() => d,
+        f => d.field(f),
     }
 }
 
@@ -300,24 +418,30 @@ fn last_segment(pointer: &str) -> &str {
     pointer.rsplit('/').next().unwrap_or_default()
 }
 
-fn expected_types(kind: &TypeKind) -> String {
-    let names: Vec<&str> = match kind {
+/// The TOML names of the JSON types a schema asked for.
+fn type_names(kind: &TypeKind) -> Vec<&'static str> {
+    let names: Vec<&'static str> = match kind {
         TypeKind::Single(t) => vec![type_name(&t.to_string())],
         TypeKind::Multiple(set) => set.iter().map(|t| type_name(&t.to_string())).collect(),
     };
-    let names: Vec<String> = names
-        .into_iter()
-        .filter(|n| *n != "nothing")
-        .map(article)
-        .collect();
-    names.join(" or ")
+    names.into_iter().filter(|n| *n != "nothing").collect()
 }
 
+/// "a string", "a boolean, integer, float or string".
+fn expected_types(names: &[&str]) -> String {
+    match names {
+        [] => "another value".into(),
+        [one] => article(one),
+        [init @ .., last] => format!("{} or {last}", article(&init.join(", "))),
+    }
+}
+
+/// JSON type -> what TOML calls it.
 fn type_name(json: &str) -> &'static str {
     match json {
         "string" => "string",
         "integer" => "integer",
-        "number" => "number",
+        "number" => "float",
         "boolean" => "boolean",
         "array" => "array",
         "object" => "table",

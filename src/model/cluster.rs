@@ -118,7 +118,7 @@ pub struct BackupPolicy {
     pub schedule: String,
     /// How many backups to keep.
     #[serde(default = "default_retain")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub retain: u32,
 }
 

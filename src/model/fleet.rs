@@ -69,7 +69,9 @@ pub enum ServiceManager {
     /// systemd when it is PID 1, direct otherwise.
     #[default]
     Auto,
+    /// The engine's systemd unit, through systemctl.
     Systemd,
+    /// dbfleet starts and stops the server process itself.
     Direct,
 }
 
