@@ -103,6 +103,10 @@ pub fn load(snapshot: &Snapshot, ctx: &LoadContext) -> Result<Loaded, Vec<Diagno
         docs: &docs,
         ctx,
         failed_files: &failed,
+        repo_dir: match &snapshot.origin {
+            crate::source::Origin::Worktree(dir) => Some(std::path::Path::new(dir)),
+            _ => None,
+        },
     };
     diags.extend(crate::validate::check(&input));
     let mut clusters: Vec<Cluster> = clusters.into_iter().map(|(_, c)| c).collect();

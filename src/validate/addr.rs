@@ -31,6 +31,40 @@ pub fn parse_allowed(entry: &str) -> Option<IpNet> {
     entry.parse::<IpNet>().ok()
 }
 
+/// The form two spellings of one host share: an IP address in its
+/// canonical form (`2001:DB8:0::1` -> `2001:db8::1`, `::ffff:192.0.2.11` ->
+/// `192.0.2.11`), a host name in lowercase without a final dot.
+pub fn canonical_host(host: &str) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.to_canonical().to_string(),
+        Err(_) => host.trim_end_matches('.').to_ascii_lowercase(),
+    }
+}
+
+/// Why an IP address cannot be a node's host, if it cannot.
+pub fn unusable_host(host: &str) -> Option<&'static str> {
+    let ip = host.parse::<IpAddr>().ok()?.to_canonical();
+    if ip.is_unspecified() {
+        return Some("the unspecified address, which names no host");
+    }
+    if ip.is_loopback() {
+        return Some("a loopback address: every node would reach itself there, not its peers");
+    }
+    if ip.is_multicast() {
+        return Some("a multicast address, which names a group, not a host");
+    }
+    match ip {
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address, which names no single host"),
+        _ => None,
+    }
+}
+
+/// Whether an `allowed_ips` range lets in every address of its family
+/// (`0.0.0.0/0`, `::/0`).
+pub fn is_everyone(net: &IpNet) -> bool {
+    net.prefix_len() == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +101,42 @@ mod tests {
         assert!(parse_allowed("10.0.0.0/33").is_none());
         assert!(parse_allowed("10.0.0.256").is_none());
         assert!(parse_allowed("example.com").is_none());
+    }
+
+    #[test]
+    fn spellings_of_one_host_share_a_canonical_form() {
+        assert_eq!(canonical_host("2001:DB8:0::1"), canonical_host("2001:db8::1"));
+        assert_eq!(canonical_host("::ffff:192.0.2.11"), "192.0.2.11");
+        assert_eq!(canonical_host("DB1.Example."), "db1.example");
+        assert_ne!(canonical_host("10.0.0.1"), canonical_host("10.0.0.2"));
+    }
+
+    #[test]
+    fn addresses_that_name_no_node() {
+        for bad in [
+            "0.0.0.0",
+            "::",
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "::ffff:127.0.0.1",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+        ] {
+            assert!(unusable_host(bad).is_some(), "{bad}");
+        }
+        for ok in ["10.0.0.1", "192.0.2.11", "2001:db8::1", "db1.example"] {
+            assert_eq!(unusable_host(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn open_to_everyone() {
+        for all in ["0.0.0.0/0", "::/0"] {
+            assert!(parse_allowed(all).is_some_and(|n| is_everyone(&n)), "{all}");
+        }
+        assert!(!parse_allowed("0.0.0.0/1").is_some_and(|n| is_everyone(&n)));
+        assert!(!parse_allowed("0.0.0.0").is_some_and(|n| is_everyone(&n)));
     }
 }

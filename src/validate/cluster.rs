@@ -94,7 +94,7 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
         }
     }
 
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, node) in c.nodes.iter().enumerate() {
         let ptr = format!("/nodes/{i}/host");
         if !addr::valid_host(&node.host) {
@@ -106,19 +106,45 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
                 )
                 .help("write an IPv4 or IPv6 address, or a DNS name"),
             );
-        } else if let Some(first) = seen.get(node.host.as_str()) {
-            let first_ptr = format!("/nodes/{first}/host");
-            let line = line_of(doc.value_span(&first_ptr), Some(doc.text.as_str()));
+            continue;
+        }
+        if let Some(why) = addr::unusable_host(&node.host) {
             out.push(
-                err(
-                    &ptr,
-                    format!("host `{}` appears twice in this cluster", node.host),
-                    "duplicate host",
-                )
-                .help(format!("first listed as nodes[{first}]{}", at_line(line))),
+                err(&ptr, format!("`{}` is {why}", node.host), "not a node's address")
+                    .help("write the address the other nodes and dbfleet reach this host at"),
             );
-        } else {
-            seen.insert(&node.host, i);
+            continue;
+        }
+        let key = addr::canonical_host(&node.host);
+        match seen.get(&key) {
+            Some(&first) => {
+                let first_ptr = format!("/nodes/{first}/host");
+                let line = line_of(doc.value_span(&first_ptr), Some(doc.text.as_str()));
+                let first_host = &c.nodes[first].host;
+                let d = if *first_host == node.host {
+                    err(
+                        &ptr,
+                        format!("host `{}` appears twice in this cluster", node.host),
+                        "duplicate host",
+                    )
+                    .help(format!("first listed as nodes[{first}]{}", at_line(line)))
+                } else {
+                    err(
+                        &ptr,
+                        format!(
+                            "host `{}` is the same host as `{first_host}` (nodes[{first}]){}",
+                            node.host,
+                            line_suffix(line)
+                        ),
+                        "duplicate host",
+                    )
+                    .help(format!("both are {key}; list each host once"))
+                };
+                out.push(d);
+            }
+            None => {
+                seen.insert(key, i);
+            }
         }
     }
 
@@ -140,23 +166,35 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
         }
     }
     for (i, entry) in c.allowed_ips.iter().enumerate() {
-        if addr::parse_allowed(entry).is_none() {
-            out.push(
-                err(&format!("/allowed_ips/{i}"), format!("`{entry}` is not an IP address or CIDR range"), "invalid address")
+        let ptr = format!("/allowed_ips/{i}");
+        match addr::parse_allowed(entry) {
+            None => out.push(
+                err(&ptr, format!("`{entry}` is not an IP address or CIDR range"), "invalid address")
                     .help("write an address such as \"203.0.113.7\" or a range such as \"10.0.0.0/24\" or \"2001:db8::/48\""),
-            );
+            ),
+            Some(net) if addr::is_everyone(&net) => {
+                let family = if net.addr().is_ipv4() { "IPv4" } else { "IPv6" };
+                out.push(
+                    Diagnostic::warning(file, format!("`{entry}` opens the engine port to every {family} address"))
+                        .field(crate::load::doc::field_path(&ptr))
+                        .at(doc.value_span(&ptr))
+                        .label("open to all")
+                        .help("if the port is meant to be open to everyone, leave allowed_ips empty (or remove it); otherwise narrow the range to the clients' networks, e.g. \"10.0.0.0/24\""),
+                );
+            }
+            Some(_) => {}
         }
     }
 
     if let Some(backup) = &c.backup {
-        if let Err(why) = check_schedule(&backup.schedule) {
+        if let Err(why) = super::schedule::check(&backup.schedule) {
             out.push(
                 err(
                     "/backup/schedule",
                     format!("`{}` is not a valid schedule: {why}", backup.schedule),
                     "invalid schedule",
                 )
-                .help("use \"daily\", \"hourly\" or a five-field cron expression such as \"0 3 * * *\""),
+                .help("use \"daily\", \"hourly\" or a five-field cron expression (minute hour day-of-month month day-of-week) such as \"0 3 * * *\""),
             );
         }
     }
@@ -206,9 +244,17 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
                     .field(crate::load::doc::field_path(&ptr))
                     .at(doc.key_span(&ptr))
                     .label("cannot be set in [settings]")
-                    .help(format!(
-                        "dbfleet sets {key} itself from the cluster's topology and nodes; remove it"
-                    )),
+                    .help(if normal == "port" {
+                        let n = match value {
+                            crate::model::SettingValue::Integer(n) => n.to_string(),
+                            _ => "N".into(),
+                        };
+                        format!(
+                            "the engine port is the cluster's top-level field: remove `{key}` from [settings] and write `port = {n}` above [settings]"
+                        )
+                    } else {
+                        format!("dbfleet sets {key} itself from the cluster's topology and nodes; remove it")
+                    }),
             );
         }
         if let crate::model::SettingValue::String(s) = value {
@@ -241,7 +287,7 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
 pub fn check_across(input: &Input<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut names: HashMap<&str, &str> = HashMap::new();
-    let mut hosts: HashMap<&str, Vec<(&str, &Cluster)>> = HashMap::new();
+    let mut hosts: HashMap<String, Vec<OnHost<'_>>> = HashMap::new();
     for (file, c) in input.clusters {
         let Some(doc) = input.doc(file) else { continue };
         if let Some(first) = names.get(c.name.as_str()) {
@@ -278,49 +324,72 @@ pub fn check_across(input: &Input<'_>) -> Vec<Diagnostic> {
             }
         }
         for (i, node) in c.nodes.iter().enumerate() {
-            let on_host = hosts.entry(node.host.as_str()).or_default();
+            let on_host = hosts.entry(addr::canonical_host(&node.host)).or_default();
             let clash = on_host
                 .iter()
-                .filter(|(_, o)| o.name != c.name)
-                .find_map(|(f, o)| super::shared_hosts::clash(c, o).map(|why| (f, o, why)));
-            if let Some((other_file, other, why)) = clash {
-                out.push(
-                    Diagnostic::error(
-                        file.as_str(),
-                        format!("host `{}` is already in cluster `{}`, and {why}", node.host, other.name),
+                .filter(|seen| seen.cluster.name != c.name)
+                .find_map(|seen| super::shared_hosts::clash(c, seen.cluster).map(|why| (seen, why)));
+            if let Some((seen, why)) = clash {
+                let other = seen.cluster;
+                let message = if seen.host == node.host {
+                    format!(
+                        "host `{}` is already in cluster `{}`, and {why}",
+                        node.host, other.name
                     )
-                    .field(format!("nodes[{i}].host"))
-                    .at(doc.value_span(&format!("/nodes/{i}/host")))
-                    .label("clashes on this host")
-                    .help(format!(
-                        "{other_file} puts {} {} on the same host; clusters can share a host only when their engines use different files and ports (e.g. Redis beside MariaDB)",
-                        other.engine, other.version
-                    )),
+                } else {
+                    let line = input.doc(seen.file).and_then(|d| {
+                        line_of(
+                            d.value_span(&format!("/nodes/{}/host", seen.index)),
+                            Some(d.text.as_str()),
+                        )
+                    });
+                    format!(
+                        "host `{}` is the same host as `{}` in cluster `{}` ({}{}), and {why}",
+                        node.host,
+                        seen.host,
+                        other.name,
+                        seen.file,
+                        line_suffix(line)
+                    )
+                };
+                out.push(
+                    Diagnostic::error(file.as_str(), message)
+                        .field(format!("nodes[{i}].host"))
+                        .at(doc.value_span(&format!("/nodes/{i}/host")))
+                        .label("clashes on this host")
+                        .help(format!(
+                            "{} puts {} {} on the same host; clusters can share a host only when their engines use different files and ports (e.g. Redis beside MariaDB)",
+                            seen.file, other.engine, other.version
+                        )),
                 );
             }
-            if !on_host.iter().any(|(_, o)| o.name == c.name) {
-                on_host.push((file.as_str(), c));
+            if !on_host.iter().any(|seen| seen.cluster.name == c.name) {
+                on_host.push(OnHost {
+                    file: file.as_str(),
+                    cluster: c,
+                    host: node.host.as_str(),
+                    index: i,
+                });
             }
         }
     }
     out
 }
 
-fn check_schedule(s: &str) -> Result<(), String> {
-    match s {
-        "daily" | "hourly" => Ok(()),
-        _ if s.split_whitespace().count() != 5 => Err(format!(
-            "a cron expression has 5 fields, found {}",
-            s.split_whitespace().count()
-        )),
-        _ => croner::parser::CronParser::builder()
-            .build()
-            .parse(s)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    }
+/// A node already seen on a host (by its canonical address).
+struct OnHost<'a> {
+    file: &'a str,
+    cluster: &'a Cluster,
+    /// The host as that cluster file spells it.
+    host: &'a str,
+    index: usize,
 }
 
 fn at_line(line: Option<usize>) -> String {
     line.map(|l| format!(" on line {l}")).unwrap_or_default()
+}
+
+/// " at line N", or nothing when the line is not known.
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
 }

@@ -13,15 +13,10 @@ pub fn check(fleet: &Fleet, doc: &Doc) -> Vec<Diagnostic> {
             .at(doc.value_span(ptr))
             .label(label)
     };
-    if humantime::parse_duration(&fleet.ssh.connect_timeout).is_err() {
+    if let Err((why, label)) = positive_duration(&fleet.ssh.connect_timeout) {
         out.push(
-            err(
-                "/ssh/connect_timeout",
-                "ssh.connect_timeout",
-                format!("`{}` is not a duration", fleet.ssh.connect_timeout),
-                "not a duration",
-            )
-            .help("write a duration such as \"10s\", \"500ms\" or \"1m\""),
+            err("/ssh/connect_timeout", "ssh.connect_timeout", why, label)
+                .help("write a duration such as \"10s\", \"500ms\" or \"1m\""),
         );
     }
     for (key, path) in [
@@ -115,4 +110,36 @@ pub fn check(fleet: &Fleet, doc: &Doc) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// A duration that must be longer than zero (a timeout of 0 would give up
+/// before trying): the message and label when it is not.
+pub fn positive_duration(text: &str) -> Result<std::time::Duration, (String, &'static str)> {
+    match humantime::parse_duration(text) {
+        Err(_) => Err((format!("`{text}` is not a duration"), "not a duration")),
+        Ok(d) if d.is_zero() => Err((
+            format!("`{text}` is zero: the timeout must be longer than 0"),
+            "must be > 0",
+        )),
+        Ok(d) => Ok(d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_must_be_positive() {
+        assert_eq!(
+            positive_duration("10s").ok(),
+            Some(std::time::Duration::from_secs(10))
+        );
+        for zero in ["0s", "0ms", "0"] {
+            let (why, label) = positive_duration(zero).expect_err(zero);
+            assert_eq!(label, "must be > 0", "{zero}");
+            assert!(why.contains("longer than 0"), "{why}");
+        }
+        assert_eq!(positive_duration("soon").map_err(|e| e.1), Err("not a duration"));
+    }
 }

@@ -9,6 +9,8 @@ mod cluster;
 mod engine_rules;
 mod fleet;
 mod requests;
+mod schedule;
+mod secret_refs;
 mod shared_hosts;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +33,8 @@ pub struct Input<'a> {
     pub ctx: &'a LoadContext,
     /// Files that already failed to parse or failed their structural check.
     pub failed_files: &'a [String],
+    /// The working tree the files come from, when they come from one.
+    pub repo_dir: Option<&'a std::path::Path>,
 }
 
 impl Input<'_> {
@@ -55,6 +59,7 @@ pub fn check(input: &Input<'_>) -> Vec<Diagnostic> {
     out.extend(cluster::check_across(input));
     out.extend(engine_rules::check_overrides(input.templates));
     out.extend(requests::check(input));
+    out.extend(secret_refs::check(input));
     out
 }
 
