@@ -194,7 +194,7 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
                     format!("`{}` is not a valid schedule: {why}", backup.schedule),
                     "invalid schedule",
                 )
-                .help("use \"daily\", \"hourly\" or a five-field cron expression (minute hour day-of-month month day-of-week) such as \"0 3 * * *\""),
+                .help("use \"daily\", \"hourly\" or a five-field cron expression such as \"0 3 * * *\""),
             );
         }
     }
