@@ -217,3 +217,25 @@ pub fn field_path(pointer: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_beyond_i64_stay_numbers() {
+        let doc = Doc::parse("f.toml", "a = 9223372036854775807\nb = 99999999999999999999\n").expect("toml");
+        assert!(doc.value["a"].is_i64());
+        assert!(doc.value["b"].is_number(), "{:?}", doc.value["b"]);
+        assert_eq!(doc.source("/b"), Some("99999999999999999999"));
+    }
+
+    #[test]
+    fn a_span_names_its_field() {
+        let text = "[backup]\nretain = 5\n";
+        let doc = Doc::parse("f.toml", text).expect("toml");
+        let span = doc.value_span("/backup/retain").expect("span");
+        assert_eq!(doc.pointer_at(&span), Some("/backup/retain"));
+        assert_eq!(doc.pointer_at(&(0..1)), None);
+    }
+}
