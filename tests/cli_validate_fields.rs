@@ -169,3 +169,13 @@ fn an_empty_cluster_file_is_told_the_toml_to_write() {
     assert_eq!(code, 1);
     insta::assert_snapshot!("empty_cluster_file", stderr);
 }
+
+#[test]
+fn values_of_the_wrong_kind_name_what_is_allowed() {
+    let fleet = "[hosts]\nservice_manager = 5\n[notify]\nemail = { smtp = \"smtp://mail.example:25\", from = \"a@example\", to = [\"b@example\"], extra = 1 }\n";
+    let pg = "name = \"pg\"\nengine = 5\nversion = \"16\"\ntopology = \"single\"\n\
+              [passwords]\nadmin = { envv = \"PG_ADMIN\" }\nreplication = { env = 5 }\n[[nodes]]\nhost = \"10.0.0.1\"\n";
+    let (code, stderr) = validate(&[("fleet.toml", fleet), ("clusters/pg.toml", pg)]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("wrong_kinds_of_value", stderr);
+}

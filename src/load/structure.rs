@@ -26,7 +26,19 @@ impl Checker {
 
     pub fn check(&self, doc: &Doc) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        for err in self.validator.iter_errors(&doc.value) {
+        let errors: Vec<_> = self.validator.iter_errors(&doc.value).collect();
+        let wrong_type: Vec<&str> = errors
+            .iter()
+            .filter(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+            .map(|e| e.instance_path().as_str())
+            .collect();
+        for err in &errors {
+            // `engine = 5` is of the wrong type; that it is no engine goes without saying.
+            if matches!(err.kind(), ValidationErrorKind::Enum { .. })
+                && wrong_type.contains(&err.instance_path().as_str())
+            {
+                continue;
+            }
             let pointer = err.instance_path().as_str().to_string();
             let schema_path = err.schema_path().as_str().to_string();
             out.extend(self.describe(doc, &pointer, &schema_path, err.kind(), err.instance()));
@@ -84,16 +96,26 @@ impl Checker {
                     .label(format!("`{name}` is required"));
                 vec![d.help(self.required_hint(schema_path, name))]
             }
-            ValidationErrorKind::Type { kind } if is_secret(last) || secret_branch(schema_path) => {
+            ValidationErrorKind::Type { .. }
+                if (is_secret(last) || secret_branch(schema_path)) && !inside_secret(schema_path) =>
+            {
                 vec![secret_diag(doc, pointer, &field, found)]
             }
             ValidationErrorKind::Type { kind } => {
                 let expected = expected_types(&type_names(kind));
-                vec![with_field(
-                    Diagnostic::error(file, format!("expected {expected}, found {}", article(found)))
-                        .at(doc.value_span(pointer))
-                        .label(format!("expected {expected}")),
-                )]
+                let mut d = Diagnostic::error(file, format!("expected {expected}, found {}", article(found)))
+                    .at(doc.value_span(pointer))
+                    .label(format!("expected {expected}"));
+                // A fixed set of values beside the type (`engine = 5`): name them.
+                let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+                let values = resolve(&self.schema, parent)
+                    .and_then(|n| n.get("enum"))
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "));
+                if let Some(values) = values.filter(|v| !v.is_empty()) {
+                    d = d.help(format!("allowed: {values}"));
+                }
+                vec![with_field(d)]
             }
             ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
                 self.alternatives(doc, pointer, schema_path, context, instance)
@@ -241,15 +263,19 @@ impl Checker {
         if let Some(branch) = matching_branch(context, pointer, Match::Shape) {
             return descend(branch);
         }
+        // One alternative has the right type: a table with a wrong key, or
+        // a wrong value inside (`{ env = 5 }`).
+        if found == "table" {
+            if let Some(branch) = matching_branch(context, pointer, Match::Type) {
+                return descend(branch);
+            }
+        }
         if is_secret(last_segment(pointer)) || secret_branch(schema_path) {
             return vec![secret_diag(doc, pointer, &field, found)];
         }
-        // One alternative has the right type: a table with a wrong key.
-        if let Some(branch) = matching_branch(context, pointer, Match::Type) {
-            return descend(branch);
-        }
-        if let Some(allowed) = enum_options(context, pointer) {
-            return vec![enum_diag(doc, pointer, &allowed, instance)];
+        let options = enum_options(context, pointer);
+        if let (Some(allowed), false) = (&options, has_type_error(context, pointer)) {
+            return vec![enum_diag(doc, pointer, allowed, instance)];
         }
         let mut types = Vec::new();
         for e in context.iter().flatten() {
@@ -267,12 +293,15 @@ impl Checker {
             true => "another value".to_string(),
             false => expected_types(&types),
         };
-        let d = Diagnostic::error(
+        let mut d = Diagnostic::error(
             &doc.file,
             format!("expected {expected}, found {}", article(found)),
         )
         .at(doc.value_span(pointer))
         .label(format!("expected {expected}"));
+        if let Some(allowed) = options {
+            d = d.help(format!("allowed: {}", allowed.join(", ")));
+        }
         vec![if field.is_empty() { d } else { d.field(field) }]
     }
 }
@@ -282,7 +311,7 @@ impl Checker {
 enum Match {
     /// Right type, every required field there and no unknown one.
     Shape,
-    /// Right type only.
+    /// Right type, whatever is wrong inside.
     Type,
 }
 
@@ -299,13 +328,11 @@ fn matching_branch<'e>(
             !errs.iter().any(|e| {
                 e.instance_path().as_str() == pointer
                     && match e.kind() {
-                        ValidationErrorKind::Type { .. }
-                        | ValidationErrorKind::OneOfNotValid { .. }
-                        | ValidationErrorKind::AnyOf { .. } => true,
-                        ValidationErrorKind::Required { .. }
-                        | ValidationErrorKind::AdditionalProperties { .. } => {
-                            matches!(how, Match::Shape)
-                        }
+                        ValidationErrorKind::Type { .. } => true,
+                        ValidationErrorKind::OneOfNotValid { .. }
+                        | ValidationErrorKind::AnyOf { .. }
+                        | ValidationErrorKind::Required { .. }
+                        | ValidationErrorKind::AdditionalProperties { .. } => matches!(how, Match::Shape),
                         // A value of the right type outside an enum: not this one either.
                         ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => true,
                         _ => false,
@@ -317,6 +344,12 @@ fn matching_branch<'e>(
         [one] => Some(one.as_slice()),
         _ => None,
     }
+}
+
+fn has_type_error(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: &str) -> bool {
+    context.iter().flatten().any(|e| {
+        e.instance_path().as_str() == pointer && matches!(e.kind(), ValidationErrorKind::Type { .. })
+    })
 }
 
 /// The allowed values when every alternative is a fixed value (an enum
@@ -339,6 +372,7 @@ fn enum_options(context: &[Vec<jsonschema::ValidationError<'static>>], pointer: 
             ValidationErrorKind::Constant { expected_value } => {
                 allowed.push(expected_value.as_str()?.to_string());
             }
+            ValidationErrorKind::Type { .. } => {}
             _ => return None,
         }
     }
@@ -388,6 +422,13 @@ fn secret_diag(doc: &Doc, pointer: &str, field: &str, found: &str) -> Diagnostic
 
 fn is_secret(last: &str) -> bool {
     Secret::FIELDS.contains(&last)
+}
+
+/// Whether a schema path goes into the fields of a secret reference (`env`, `file`).
+fn inside_secret(schema_path: &str) -> bool {
+    schema_path
+        .rsplit_once("/$defs/Secret")
+        .is_some_and(|(_, rest)| rest.contains("/properties/"))
 }
 
 fn secret_branch(schema_path: &str) -> bool {
