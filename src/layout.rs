@@ -2,6 +2,8 @@
 //! plays which role. Pure: derived from the cluster, the recorded number
 //! allocations and the recorded primary.
 
+pub mod history;
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 

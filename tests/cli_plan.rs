@@ -87,6 +87,7 @@ fn plan(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .current_dir(dir)
         .env_remove("DBFLEET_STATE_DIR")
         .env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", "1796040000") // 2026-11-30: suggested request names
         .arg("plan")
         .args(args)
         .output()
@@ -201,16 +202,33 @@ fn unchanged_revisions_exit_zero() {
     let dir = two_commits();
     let (code, text, _) = plan(
         dir.path(),
-        &["--base", "HEAD", "--head", "HEAD", "--detailed-exitcode"],
+        &["--base", "HEAD~1", "--head", "HEAD~1", "--detailed-exitcode"],
     );
     assert_eq!(code, 0, "{text}");
     assert!(
         text.contains("No changes. 2 clusters match the repository."),
         "{text}"
     );
-    // The working tree equals HEAD too.
-    let (code, _, _) = plan(dir.path(), &["--base", "HEAD", "--detailed-exitcode"]);
-    assert_eq!(code, 0);
+}
+
+#[test]
+fn an_orphan_of_an_earlier_commit_stays_orphaned() {
+    // shop2 left the file in HEAD and no remove-node request released it:
+    // the fleet still has it, whatever the revisions compared.
+    let dir = two_commits();
+    for base in [&["--base", "HEAD", "--head", "HEAD"][..], &["--base", "HEAD"][..]] {
+        let (code, text, stderr) = plan(dir.path(), &[base, &["--detailed-exitcode"]].concat());
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            text.contains("! shop2 (10.0.0.12, replica, #2): ORPHANED"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Plan: 1 cluster(s) to update, 1 node(s) orphaned, 1 cluster(s) unchanged."),
+            "{text}"
+        );
+        assert!(!text.contains("update\n      -"), "nothing else changes:\n{text}");
+    }
 }
 
 #[test]

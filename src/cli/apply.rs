@@ -53,6 +53,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                 base_requests: None,
                 source: dir.display().to_string(),
                 against: "the hosts".into(),
+                today: super::clock::today(),
             },
             prepared.iter().map(|p| p.plan.clone()).collect(),
         );

@@ -1,9 +1,9 @@
 use std::path::Path;
 
 use super::args::{Format, Global, PlanArgs};
-use super::{exit, online, output, repo, target};
+use super::{clock, exit, online, output, repo, target};
 use crate::diag;
-use crate::load::{load, LoadContext};
+use crate::load::Numbering;
 use crate::plan::{self, Plan, PlanInput};
 use crate::render::Renderer;
 use crate::source::{self, Snapshot};
@@ -47,6 +47,7 @@ fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         base_requests: None,
         source: dir.display().to_string(),
         against: format!("state in {}", store.dir().display()),
+        today: clock::today(),
     })?;
     Ok(Some(plan))
 }
@@ -73,6 +74,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
             base_requests: None,
             source: dir.display().to_string(),
             against: "the hosts".into(),
+            today: clock::today(),
         })?;
         anyhow::Ok(plan)
     })?;
@@ -80,7 +82,9 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
 }
 
 /// `plan --base REV [--head REV]`: what changes between two revisions; no
-/// hosts, no state. The base is taken as applied.
+/// hosts, no state. The base is taken as applied, with the node numbers its
+/// git history leads to; a base that does not validate is taken as far as
+/// it loads, and the plan says so.
 fn against_base(
     g: &Global,
     dir: &Path,
@@ -93,38 +97,40 @@ fn against_base(
         None => source::from_worktree(dir)?,
     };
     let base_snap = source::from_revision(dir, base)?;
-    let ctx = LoadContext::default();
+    let (ctx, history) = repo::history_context(dir, base);
+    if let Numbering::Unknown(why) = &ctx.numbering {
+        eprintln!("warning: node numbers of `{base}` may differ from the fleet's: {why}");
+    }
     let Some(mut head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
         return Ok(None);
     };
-    let base_loaded = match load(&base_snap, &ctx) {
-        Ok(l) => Some(l),
-        Err(diags) => {
-            eprintln!(
-                "warning: base revision `{base}` does not validate ({}); planning as if it were empty",
-                diag::summary(&diags)
-            );
-            None
-        }
-    };
-    let mut recorded = match &base_loaded {
-        Some(l) => plan::simulate_applied(&l.repo, &Renderer::new(&l.repo.templates)?)?,
-        None => plan::Recorded::new(),
-    };
+    let based = plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo)?;
+    if let Some(problem) = &based.problem {
+        eprint!(
+            "{}",
+            diag::render(&based.diagnostics, &base_snap, output::color_stderr(g))
+        );
+        eprintln!(
+            "warning: base revision `{base}` does not validate ({}); compared as far as it loads",
+            problem.summary
+        );
+    }
+    let mut recorded = based.recorded.clone();
     target::select(only, &mut head_loaded.repo, &mut recorded)?;
-    let renderer = Renderer::new(&head_loaded.repo.templates)?;
-    let plan = plan::plan(&PlanInput {
-        repo: &head_loaded.repo,
+    let repo = based.comparable(&head_loaded.repo);
+    let renderer = Renderer::new(&repo.templates)?;
+    let mut plan = plan::plan(&PlanInput {
+        repo: &repo,
         renderer: &renderer,
         before: &plan::before::from_recorded(&recorded),
-        base_requests: Some(
-            base_loaded
-                .as_ref()
-                .map_or(&[][..], |l| l.repo.requests.as_slice()),
-        ),
+        base_requests: Some(&based.requests),
         source: label(&head_snap, head.unwrap_or("working tree")),
         against: format!("base {}", label(&base_snap, base)),
+        today: clock::today(),
     })?;
+    if let Some(problem) = based.problem {
+        plan.set_base_problem(problem);
+    }
     Ok(Some(plan))
 }
 

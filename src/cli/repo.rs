@@ -2,13 +2,14 @@
 //! recorded state, and the validated model (problems printed).
 
 use anyhow::Context;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::args::Global;
 use super::output;
 use crate::diag;
-use crate::load::{load, LoadContext, Loaded};
+use crate::layout::history::Derived;
+use crate::load::{load, LoadContext, Loaded, Numbering};
 use crate::model::Fleet;
 use crate::source::Snapshot;
 use crate::state::{ClusterState, StateStore};
@@ -75,7 +76,54 @@ pub fn context(recorded: &BTreeMap<String, ClusterState>) -> LoadContext {
             .iter()
             .map(|(k, v)| (k.clone(), v.allocations.clone()))
             .collect(),
+        numbering: Numbering::Recorded,
+        ran: BTreeSet::new(),
     }
+}
+
+/// Node numbers for checking the working tree at `dir` (validate): the
+/// state store's when it recorded any cluster, else those the git history
+/// up to HEAD leads to, else unknown.
+pub fn offline_context(dir: &Path, recorded: &BTreeMap<String, ClusterState>) -> LoadContext {
+    if !recorded.is_empty() {
+        return context(recorded);
+    }
+    match crate::source::head_commit(dir) {
+        Some(commit) => history_context(dir, &commit).0,
+        None => LoadContext {
+            numbering: Numbering::Unknown("no state store and no git history".into()),
+            ..LoadContext::default()
+        },
+    }
+}
+
+/// Node numbers as the git history up to `rev` leads to (see
+/// [`crate::layout::history`]), and the derivation itself.
+pub fn history_context(dir: &Path, rev: &str) -> (LoadContext, Derived) {
+    let (history, numbering) = match crate::source::history(dir, rev) {
+        Ok(h) if h.shallow => (
+            h,
+            Numbering::Unknown("the git history is shallow (older commits were not fetched)".into()),
+        ),
+        Ok(h) => (h, Numbering::History),
+        Err(e) => {
+            let why = format!("the git history cannot be read ({e})");
+            return (
+                LoadContext {
+                    numbering: Numbering::Unknown(why),
+                    ..LoadContext::default()
+                },
+                Derived::default(),
+            );
+        }
+    };
+    let derived = Derived::from_revisions(&history.revisions);
+    let ctx = LoadContext {
+        allocations: derived.allocations.clone(),
+        numbering,
+        ran: derived.ran.clone(),
+    };
+    (ctx, derived)
 }
 
 /// Load a repository; on failure print the problems and return None.

@@ -6,7 +6,7 @@ pub fn run(g: &Global, a: &ValidateArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
     let snapshot = crate::source::from_worktree(&dir)?;
     let (_, recorded) = repo::read_state(g, &dir, &snapshot)?;
-    let result = crate::load::load(&snapshot, &repo::context(&recorded));
+    let result = crate::load::load(&snapshot, &repo::offline_context(&dir, &recorded));
     let (diags, ok) = match &result {
         Ok(loaded) => (loaded.warnings.clone(), true),
         Err(d) => (d.clone(), false),

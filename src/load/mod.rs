@@ -8,7 +8,7 @@ pub mod structure;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use crate::diag::{self, Diagnostic};
@@ -23,10 +23,30 @@ use structure::{did_you_mean, Checker};
 /// What loading needs besides the files.
 #[derive(Debug, Default, Clone)]
 pub struct LoadContext {
-    /// Recorded node numbers per cluster (from the state store), so that
-    /// requests can name nodes by their real names. Without them nodes are
-    /// numbered as a new cluster would be.
+    /// Node numbers per cluster, from the state store or derived from the
+    /// git history, so that requests name nodes by their real names. A
+    /// cluster named here but gone from the repository is still known.
     pub allocations: BTreeMap<String, Allocations>,
+    /// Where the numbers come from.
+    pub numbering: Numbering,
+    /// Ids of requests that already ran: their effect is in `allocations`
+    /// (a node a remove-node released is a tombstone there).
+    pub ran: BTreeSet<String>,
+}
+
+/// Where the node numbers of a [`LoadContext`] come from.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Numbering {
+    /// The state store: a cluster it has not recorded is new, numbered as
+    /// apply will number it (its hosts in file order).
+    #[default]
+    Recorded,
+    /// Derived from the git history (no state store): a cluster the history
+    /// never held is new.
+    History,
+    /// Neither can say (the text says why, e.g. "no state store and no git
+    /// history"): node names of clusters cannot be checked.
+    Unknown(String),
 }
 
 /// A loaded repository plus the parsed documents (for spans) and warnings.

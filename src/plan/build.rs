@@ -9,7 +9,8 @@ use super::{
     diff::unified_diff, Change, ClusterPlan, FileChange, NodePlan, Plan, RequestPlan, RequestStatus, Step,
     SuggestedRequest, Summary, JSON_FORMAT_VERSION,
 };
-use crate::layout::{layout, node_name, NodeLayout, Role};
+use crate::layout::history::Derived;
+use crate::layout::{layout, node_name, Allocations, NodeLayout, Role};
 use crate::model::{Cluster, Repo, RequestFile, Topology};
 use crate::render::{firewall_path, RenderError, RenderedFile, Renderer};
 use crate::state::{AppliedFile, AppliedNode, ClusterState};
@@ -26,6 +27,8 @@ pub enum PlanError {
         #[source]
         source: RenderError,
     },
+    #[error("the templates of the base revision do not load")]
+    BaseTemplates(#[source] RenderError),
 }
 
 /// What a plan is built from.
@@ -40,6 +43,9 @@ pub struct PlanInput<'a> {
     /// Shown in the plan: what was planned, against what.
     pub source: String,
     pub against: String,
+    /// Today, `YYYY-MM-DD`: the suggested request files are named after it,
+    /// like every request (`requests/<date>-remove-node-db3.toml`).
+    pub today: String,
 }
 
 /// Build the plan.
@@ -60,9 +66,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 /// [`plan_cluster`]): adds clusters recorded in `input.before` but gone from
 /// the repository (orphaned), the requests and the summary.
 pub fn assemble(input: &PlanInput<'_>, mut clusters: Vec<ClusterPlan>) -> Plan {
+    for c in &mut clusters {
+        for n in c.nodes.iter_mut().filter(|n| n.change == Change::Orphaned) {
+            n.remove_request = Some(remove_node_request(&input.today, &c.name, &n.name));
+        }
+    }
     for (name, before) in input.before {
         if input.repo.cluster(name).is_none() && !before.state.allocations.live.is_empty() {
-            clusters.push(orphaned_cluster(name, &before.state));
+            clusters.push(orphaned_cluster(&input.today, name, &before.state));
         }
     }
     let requests = plan_requests(&input.repo.requests, input.base_requests);
@@ -71,39 +82,64 @@ pub fn assemble(input: &PlanInput<'_>, mut clusters: Vec<ClusterPlan>) -> Plan {
         format_version: JSON_FORMAT_VERSION,
         source: input.source.clone(),
         against: input.against.clone(),
+        base_problem: None,
         clusters,
         requests,
         summary,
     }
 }
 
-/// The state a repository would leave after a successful apply from empty
-/// state: used as the "before" of `plan --base`.
-pub fn simulate_applied(repo: &Repo, renderer: &Renderer) -> Result<Recorded, PlanError> {
+/// The state a repository would leave once applied, the store having
+/// followed `history` (the revisions before it: node numbers, primaries):
+/// used as the "before" of `plan --base`. Clusters the history holds that are
+/// gone from `repo` keep their nodes, as orphans.
+pub fn simulate_applied(repo: &Repo, renderer: &Renderer, history: &Derived) -> Result<Recorded, PlanError> {
     let mut out = Recorded::new();
     for c in &repo.clusters {
-        let allocations = crate::layout::Allocations::default().extend_with(c);
+        let allocations = history
+            .allocations
+            .get(&c.name)
+            .cloned()
+            .unwrap_or_default()
+            .extend_with(c);
+        let primary = history
+            .primaries
+            .get(&c.name)
+            .or(c.nodes.first().map(|n| &n.host))
+            .cloned();
         let mut applied = BTreeMap::new();
-        for node in layout(c, &allocations, None) {
+        for node in layout(c, &allocations, primary.as_deref()) {
             let files = render(renderer, c, &node, repo.fleet.ssh.port)?;
             applied.insert(node.name.clone(), applied_node(&node.host, files));
         }
-        let primary = c.nodes.first().map(|n| n.host.clone());
-        out.insert(
-            c.name.clone(),
-            ClusterState {
-                journal: None,
-                engine: Some(c.engine),
-                version: Some(c.version.clone()),
-                topology: Some(c.topology),
-                allocations,
-                primary,
-                applied,
-                commit: None,
-            },
-        );
+        out.insert(c.name.clone(), simulated(c, allocations, primary, applied));
+    }
+    for (name, c) in &history.last_seen {
+        let allocations = history.allocations.get(name).cloned().unwrap_or_default();
+        if repo.cluster(name).is_none() && !allocations.live.is_empty() {
+            let primary = history.primaries.get(name).cloned();
+            out.insert(name.clone(), simulated(c, allocations, primary, BTreeMap::new()));
+        }
     }
     Ok(out)
+}
+
+fn simulated(
+    c: &Cluster,
+    allocations: Allocations,
+    primary: Option<String>,
+    applied: BTreeMap<String, AppliedNode>,
+) -> ClusterState {
+    ClusterState {
+        journal: None,
+        engine: Some(c.engine),
+        version: Some(c.version.clone()),
+        topology: Some(c.topology),
+        allocations,
+        primary,
+        applied,
+        commit: None,
+    }
 }
 
 /// Every file dbfleet manages on the node: the engine's, then the firewall.
@@ -160,7 +196,7 @@ pub fn plan_cluster_rendered(
             Role::Replica
         };
         plans.push(NodePlan {
-            remove_request: Some(remove_node_request(&c.name, &orphan.name)),
+            remove_request: None, // suggested by assemble, which knows the date
             name: orphan.name,
             number: orphan.number,
             host: orphan.host,
@@ -331,7 +367,7 @@ fn create_steps(c: &Cluster, node: &NodeLayout, nodes: &[NodeLayout], files: &[R
     steps
 }
 
-fn orphaned_cluster(name: &str, state: &ClusterState) -> ClusterPlan {
+fn orphaned_cluster(today: &str, name: &str, state: &ClusterState) -> ClusterPlan {
     let nodes = state
         .allocations
         .live
@@ -360,15 +396,15 @@ fn orphaned_cluster(name: &str, state: &ClusterState) -> ClusterPlan {
         change: Change::Orphaned,
         nodes,
         delete_request: Some(SuggestedRequest {
-            path: format!("requests/delete-cluster-{name}.toml"),
+            path: format!("requests/{today}-delete-cluster-{name}.toml"),
             toml: format!("action = \"delete-cluster\"\ncluster = \"{name}\"\nconfirm = \"{name}\"\n"),
         }),
     }
 }
 
-fn remove_node_request(cluster: &str, node: &str) -> SuggestedRequest {
+fn remove_node_request(today: &str, cluster: &str, node: &str) -> SuggestedRequest {
     SuggestedRequest {
-        path: format!("requests/remove-node-{node}.toml"),
+        path: format!("requests/{today}-remove-node-{node}.toml"),
         toml: format!(
             "action = \"remove-node\"\ncluster = \"{cluster}\"\nnode = \"{node}\"\nconfirm = \"{node}\"\n"
         ),

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::text::summary_line;
+use super::text::{summary_line, BASE_ERRORS_SHOWN};
 use super::{Change, Plan, RequestStatus};
 
 pub fn to_markdown(plan: &Plan) -> String {
@@ -12,6 +12,28 @@ pub fn to_markdown(plan: &Plan) -> String {
     let _ = writeln!(out, "### dbfleet plan\n");
     let _ = writeln!(out, "`{}` against {}\n", plan.source, plan.against);
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary));
+    if let Some(p) = &plan.base_problem {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> The base `{}` does not validate ({}): it is compared as far as it loads.\n>",
+            p.rev, p.summary
+        );
+        for e in p.errors.iter().take(BASE_ERRORS_SHOWN) {
+            let _ = writeln!(out, "> - {}", e.replace('<', "&lt;"));
+        }
+        if p.errors.len() > BASE_ERRORS_SHOWN {
+            let _ = writeln!(out, "> - ... and {} more", p.errors.len() - BASE_ERRORS_SHOWN);
+        }
+        if !p.not_compared.is_empty() {
+            let names: Vec<String> = p.not_compared.iter().map(|c| format!("`{c}`")).collect();
+            let _ = writeln!(
+                out,
+                ">\n> Not compared, unknown in the base: {}",
+                names.join(", ")
+            );
+        }
+        out.push('\n');
+    }
     for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
         let what = match c.change {
             Change::Create => "create",

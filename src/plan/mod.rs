@@ -5,6 +5,7 @@
 //! Pure: built from the repository, a [`Renderer`](crate::render::Renderer)
 //! and the recorded state; no I/O.
 
+pub mod base;
 pub mod before;
 mod build;
 mod diff;
@@ -38,6 +39,10 @@ pub struct Plan {
     pub source: String,
     /// What the plan was compared against: "state" or "base <rev>".
     pub against: String,
+    /// `plan --base` with a base that does not validate: what is wrong with
+    /// it and which clusters could not be compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_problem: Option<BaseProblem>,
     pub clusters: Vec<ClusterPlan>,
     pub requests: Vec<RequestPlan>,
     pub summary: Summary,
@@ -130,6 +135,21 @@ pub struct SuggestedRequest {
     pub toml: String,
 }
 
+/// The base of `plan --base` does not validate. It is compared as far as it
+/// loads: clusters whose files load are taken as applied; the others are
+/// unknown in the base and left out of the plan, never shown as new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseProblem {
+    /// The base revision, as named.
+    pub rev: String,
+    /// "2 errors, 1 warning".
+    pub summary: String,
+    /// Each error of the base: `file:line:column: field: message`.
+    pub errors: Vec<String>,
+    /// Clusters left out of the plan: unknown in the base.
+    pub not_compared: Vec<String>,
+}
+
 /// A request file of the repository and whether it will run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RequestPlan {
@@ -160,6 +180,8 @@ pub struct Summary {
     pub clusters_to_update: usize,
     pub clusters_unchanged: usize,
     pub clusters_orphaned: usize,
+    /// Clusters left out: unknown in a base that does not validate.
+    pub clusters_not_compared: usize,
     pub nodes_to_create: usize,
     pub nodes_to_update: usize,
     pub nodes_orphaned: usize,

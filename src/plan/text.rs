@@ -2,12 +2,15 @@
 
 use std::fmt::Write;
 
-use super::{Change, ClusterPlan, NodePlan, Plan, RequestStatus, Summary};
+use super::{BaseProblem, Change, ClusterPlan, NodePlan, Plan, RequestStatus, Summary};
 
 /// Render a plan as text. Clusters without changes are counted, not listed.
 pub fn to_text(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "dbfleet plan: {} against {}", plan.source, plan.against);
+    if let Some(p) = &plan.base_problem {
+        base_problem(&mut out, p);
+    }
     for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
         cluster(&mut out, c, color);
     }
@@ -29,6 +32,30 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
     }
     let _ = writeln!(out, "\n{}", summary_line(&plan.summary));
     out
+}
+
+/// How many errors of a base that does not validate are listed.
+pub(super) const BASE_ERRORS_SHOWN: usize = 10;
+
+fn base_problem(out: &mut String, p: &BaseProblem) {
+    let _ = writeln!(
+        out,
+        "\n! the base {} does not validate ({}): it is compared as far as it loads",
+        p.rev, p.summary
+    );
+    for e in p.errors.iter().take(BASE_ERRORS_SHOWN) {
+        let _ = writeln!(out, "    {e}");
+    }
+    if p.errors.len() > BASE_ERRORS_SHOWN {
+        let _ = writeln!(out, "    ... and {} more", p.errors.len() - BASE_ERRORS_SHOWN);
+    }
+    if !p.not_compared.is_empty() {
+        let _ = writeln!(
+            out,
+            "    not compared, unknown in the base: {}",
+            p.not_compared.join(", ")
+        );
+    }
 }
 
 fn cluster(out: &mut String, c: &ClusterPlan, color: bool) {
@@ -133,6 +160,7 @@ pub fn summary_line(s: &Summary) -> String {
     push(s.clusters_to_create, "cluster(s) to create");
     push(s.clusters_to_update, "cluster(s) to update");
     push(s.clusters_orphaned, "cluster(s) orphaned");
+    push(s.clusters_not_compared, "cluster(s) not compared");
     push(s.nodes_to_create, "node(s) to create");
     push(s.nodes_to_update, "node(s) to update");
     push(s.nodes_orphaned, "node(s) orphaned");

@@ -168,7 +168,7 @@ fn root_dir(repo: &Repository, prefix: &str) -> Option<PathBuf> {
 }
 
 /// `root` relative to the work tree, as a tree-path prefix ("" or "examples/x/").
-fn subdir_prefix(repo: &Repository, root: &Path) -> String {
+pub(super) fn subdir_prefix(repo: &Repository, root: &Path) -> String {
     let (Some(workdir), Ok(root)) = (repo.workdir(), root.canonicalize()) else {
         return String::new();
     };

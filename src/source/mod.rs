@@ -3,11 +3,13 @@
 //! everything after works on a [`Snapshot`].
 
 mod git;
+mod history;
 mod problem;
 mod walk;
 mod worktree;
 
 pub use git::{from_revision, head_commit, GitCause, GitError};
+pub use history::{history, History};
 pub use problem::{ProblemKind, SourceProblem};
 pub use worktree::{from_worktree, WorktreeError};
 
