@@ -76,7 +76,7 @@ pub fn assemble(input: &PlanInput<'_>, mut clusters: Vec<ClusterPlan>) -> Plan {
             clusters.push(orphaned_cluster(&input.today, name, &before.state));
         }
     }
-    let requests = plan_requests(&input.repo.requests, input.base_requests);
+    let requests = plan_requests(&input.repo.requests, input.base_requests, &clusters);
     let summary = summarise(&clusters, &requests);
     Plan {
         format_version: JSON_FORMAT_VERSION,
@@ -411,7 +411,11 @@ fn remove_node_request(today: &str, cluster: &str, node: &str) -> SuggestedReque
     }
 }
 
-fn plan_requests(requests: &[RequestFile], base: Option<&[RequestFile]>) -> Vec<RequestPlan> {
+fn plan_requests(
+    requests: &[RequestFile],
+    base: Option<&[RequestFile]>,
+    clusters: &[ClusterPlan],
+) -> Vec<RequestPlan> {
     requests
         .iter()
         .map(|rf| {
@@ -426,6 +430,10 @@ fn plan_requests(requests: &[RequestFile], base: Option<&[RequestFile]>) -> Vec<
                 action: rf.request.action().to_string(),
                 cluster: rf.request.cluster().to_string(),
                 node: rf.request.node().map(str::to_string),
+                host: rf.request.node().and_then(|name| {
+                    let c = clusters.iter().find(|c| c.name == rf.request.cluster())?;
+                    c.nodes.iter().find(|n| n.name == name).map(|n| n.host.clone())
+                }),
                 status,
             }
         })

@@ -107,17 +107,18 @@ pub fn to_markdown(plan: &Plan) -> String {
             "#### Requests\n\n| request | action | target | status |\n|---|---|---|---|"
         );
         for r in &plan.requests {
-            let target = r
-                .node
-                .as_ref()
-                .map_or(r.cluster.clone(), |n| format!("{}/{n}", r.cluster));
+            let target = match (&r.node, &r.host) {
+                (Some(n), Some(h)) => format!("`{}/{n}` ({h})", r.cluster),
+                (Some(n), None) => format!("`{}/{n}`", r.cluster),
+                (None, _) => format!("`{}`", r.cluster),
+            };
             let status = match r.status {
                 RequestStatus::Pending => "pending (this version of apply does not run requests)",
                 RequestStatus::New => "new: runs once merged",
                 RequestStatus::Edited => "**edited after commit: never re-run**",
                 RequestStatus::Unchanged => "unchanged",
             };
-            let _ = writeln!(out, "| `{}` | {} | `{}` | {} |", r.id, r.action, target, status);
+            let _ = writeln!(out, "| `{}` | {} | {} | {} |", r.id, r.action, target, status);
         }
         out.push('\n');
     }

@@ -158,6 +158,9 @@ pub struct RequestPlan {
     pub cluster: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// The host of `node`, as this plan numbers the nodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub status: RequestStatus,
 }
 

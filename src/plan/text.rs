@@ -17,9 +17,10 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
     if !plan.requests.is_empty() {
         let _ = writeln!(out, "\nrequests:");
         for r in &plan.requests {
-            let target = match &r.node {
-                Some(n) => format!("{}/{}", r.cluster, n),
-                None => r.cluster.clone(),
+            let target = match (&r.node, &r.host) {
+                (Some(n), Some(h)) => format!("{}/{} ({h})", r.cluster, n),
+                (Some(n), None) => format!("{}/{}", r.cluster, n),
+                (None, _) => r.cluster.clone(),
             };
             let status = match r.status {
                 RequestStatus::Pending => "pending (this version of apply does not run requests)",
