@@ -104,7 +104,7 @@ fn against_base(
     let Some(mut head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
         return Ok(None);
     };
-    let based = plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo)?;
+    let mut based = plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo)?;
     if let Some(problem) = &based.problem {
         eprint!(
             "{}",
@@ -115,7 +115,7 @@ fn against_base(
             problem.summary
         );
     }
-    let mut recorded = based.recorded.clone();
+    let mut recorded = std::mem::take(&mut based.recorded);
     target::select(only, &mut head_loaded.repo, &mut recorded)?;
     let repo = based.comparable(&head_loaded.repo);
     let renderer = Renderer::new(&repo.templates)?;
