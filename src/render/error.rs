@@ -1,6 +1,7 @@
 //! Errors of building the renderer and of rendering a node's files.
 
 use std::fmt;
+use std::ops::Range;
 
 use super::settings::SettingError;
 
@@ -23,6 +24,9 @@ pub struct TemplateLocation {
     pub line: Option<usize>,
     /// 1-based, in characters.
     pub column: Option<usize>,
+    /// Byte range in the template's source of what the error is about,
+    /// when the engine could tell.
+    pub span: Option<Range<usize>>,
 }
 
 impl fmt::Display for TemplateLocation {
@@ -49,6 +53,14 @@ pub enum RenderError {
     Syntax {
         at: Box<TemplateLocation>,
         message: String,
+    },
+
+    /// A template override leaves a block tag open (`{% if %}` without
+    /// `{% endif %}`); `at` is the opening tag.
+    #[error("{at}: template syntax error: `{{% {keyword} %}}` opened here is never closed (expected `{{% end{keyword} %}}`)")]
+    Unclosed {
+        at: Box<TemplateLocation>,
+        keyword: String,
     },
 
     /// An override names no built-in template (wrong engine or file name).

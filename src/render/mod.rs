@@ -16,6 +16,7 @@
 //! The template context is described in `context.rs` and, for
 //! users writing overrides, in `templates/README.md`.
 
+mod blocks;
 mod builtin;
 mod context;
 mod error;

@@ -2,10 +2,13 @@
 //! minijinja environment, and rendering of one node's files.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::{context, AutoEscape, Environment, UndefinedBehavior};
+use minijinja::{context, AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
+use super::blocks::unclosed_block;
 use super::builtin::{firewall_template_name, repo_path, template_name, BUILTINS, FIREWALL_DIR};
 use super::context::{build as build_context, cidr_filter};
 use super::error::{Origin, RenderError, TemplateLocation};
@@ -46,7 +49,17 @@ impl Renderer {
     ///
     /// Errors: the first problem [`Renderer::check_overrides`] reports.
     pub fn new(overrides: &BTreeMap<String, String>) -> Result<Renderer, RenderError> {
-        Self::build(overrides).map_err(|mut errors| errors.swap_remove(0))
+        Self::with_overrides(overrides).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// The renderer with no overrides, built once per process (validation
+    /// renders every node on every load).
+    ///
+    /// Errors: as [`Renderer::new`] (a dbfleet bug: the built-in templates
+    /// are tested).
+    pub fn builtin() -> Result<&'static Renderer, &'static RenderError> {
+        static BUILTIN: OnceLock<Result<Renderer, RenderError>> = OnceLock::new();
+        BUILTIN.get_or_init(|| Renderer::new(&BTreeMap::new())).as_ref()
     }
 
     /// Every problem with `overrides`: first the paths that override no
@@ -54,10 +67,12 @@ impl Renderer {
     /// column, each group in path order. Empty when [`Renderer::new`] would
     /// succeed.
     pub fn check_overrides(overrides: &BTreeMap<String, String>) -> Vec<RenderError> {
-        Self::build(overrides).err().unwrap_or_default()
+        Self::with_overrides(overrides).err().unwrap_or_default()
     }
 
-    fn build(overrides: &BTreeMap<String, String>) -> Result<Renderer, Vec<RenderError>> {
+    /// [`Renderer::new`], failing with every problem
+    /// [`Renderer::check_overrides`] reports (never an empty list).
+    pub fn with_overrides(overrides: &BTreeMap<String, String>) -> Result<Renderer, Vec<RenderError>> {
         let mut env = Environment::new();
         let syntax = SyntaxConfig::builder()
             .keep_trailing_newline(true)
@@ -89,10 +104,7 @@ impl Renderer {
         let mut origins = BTreeMap::new();
         for (name, (source, origin)) in sources {
             if let Err(e) = env.add_template_owned(name.clone(), source.clone()) {
-                errors.push(RenderError::Syntax {
-                    at: location(&name, origin, &e, &source),
-                    message: describe(&e),
-                });
+                errors.push(syntax_error(&name, origin, &e, &source));
             }
             origins.insert(name, origin);
         }
@@ -244,17 +256,50 @@ fn expected_overrides(name: &str) -> String {
     }
 }
 
+/// A template that does not parse. minijinja notices a block that is never
+/// closed at the end of the file: such errors point at the opening tag.
+fn syntax_error(name: &str, origin: Origin, e: &minijinja::Error, source: &str) -> RenderError {
+    let at_end = e.kind() == ErrorKind::SyntaxError
+        && e.detail()
+            .is_some_and(|d| d.starts_with("unexpected end of input"));
+    match unclosed_block(source).filter(|_| at_end) {
+        Some(open) => RenderError::Unclosed {
+            at: location_of(name, origin, source, open.span),
+            keyword: open.keyword,
+        },
+        None => RenderError::Syntax {
+            at: location(name, origin, e, source),
+            message: describe(e),
+        },
+    }
+}
+
 fn location(name: &str, origin: Origin, e: &minijinja::Error, source: &str) -> Box<TemplateLocation> {
-    let column = e.range().and_then(|r| {
-        let before = source.get(..r.start)?;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Some(before[line_start..].chars().count() + 1)
-    });
+    match (e.line(), e.range()) {
+        (Some(_), Some(range)) if source.get(..range.start).is_some() => {
+            location_of(name, origin, source, range)
+        }
+        (line, _) => Box::new(TemplateLocation {
+            path: repo_path(name),
+            origin,
+            line,
+            column: None,
+            span: None,
+        }),
+    }
+}
+
+/// The location of a byte range of `source`.
+fn location_of(name: &str, origin: Origin, source: &str, span: Range<usize>) -> Box<TemplateLocation> {
+    let start = span.start.min(source.len());
+    let before = source.get(..start).unwrap_or_default();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     Box::new(TemplateLocation {
         path: repo_path(name),
         origin,
-        line: e.line(),
-        column: e.line().and(column),
+        line: Some(before.matches('\n').count() + 1),
+        column: Some(before[line_start..].chars().count() + 1),
+        span: Some(start..span.end.clamp(start, source.len())),
     })
 }
 

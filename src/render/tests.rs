@@ -304,3 +304,43 @@ fn renderer_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Renderer>();
 }
+
+#[test]
+fn an_unclosed_block_points_at_its_opening_tag() {
+    let o = overrides(&[(
+        "templates/mariadb/my.cnf.j2",
+        "[mysqld]\n{% if node.role == \"primary\" %}\nread_only = 0\n{% for p in peers %}# {{ p.name }}\n{% endfor %}\nend\n",
+    )]);
+    let err = Renderer::new(&o).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "templates/mariadb/my.cnf.j2:2:1: template syntax error: `{% if %}` opened here is never \
+         closed (expected `{% endif %}`)"
+    );
+    let RenderError::Unclosed { at, keyword } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((keyword.as_str(), at.span), ("if", Some(9..40)));
+}
+
+#[test]
+fn other_syntax_errors_keep_minijinja_s_place() {
+    let o = overrides(&[("templates/redis/redis.conf.j2", "port 1\n{% if %}\n{% endif %}\n")]);
+    let err = Renderer::new(&o).unwrap_err().to_string();
+    assert!(err.starts_with("templates/redis/redis.conf.j2:2:"), "{err}");
+    assert!(!err.contains("never closed"), "{err}");
+}
+
+#[test]
+fn render_errors_carry_the_span_of_the_expression() {
+    let source = "port 1\nbind {{ node.address }}\n";
+    let o = overrides(&[("templates/redis/redis.conf.j2", source)]);
+    let r = Renderer::new(&o).unwrap();
+    let c = cluster(Engine::Redis, Topology::Single);
+    let RenderError::Render { at, message } = r.render_node(&c, &nodes(&c)[0]).unwrap_err() else {
+        panic!("not a render error")
+    };
+    assert_eq!((at.line, at.column), (Some(2), Some(9)));
+    assert_eq!(at.span.map(|s| &source[s]), Some("node.address"));
+    assert_eq!(message, "undefined value: `node.address` is undefined");
+}

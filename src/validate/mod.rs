@@ -8,10 +8,15 @@ mod addr;
 mod cluster;
 mod engine_rules;
 mod fleet;
+mod known_settings;
 mod requests;
 mod schedule;
 mod secret_refs;
+mod settings;
 mod shared_hosts;
+mod templates;
+#[cfg(test)]
+mod testing;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -57,9 +62,11 @@ pub fn check(input: &Input<'_>) -> Vec<Diagnostic> {
         }
     }
     out.extend(cluster::check_across(input));
-    out.extend(engine_rules::check_overrides(input.templates));
     out.extend(requests::check(input));
     out.extend(secret_refs::check(input));
+    // Last: these skip what the rules above already reported.
+    out.extend(settings::check(input, &out));
+    out.extend(templates::check(input, &out));
     out
 }
 
