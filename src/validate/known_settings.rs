@@ -239,6 +239,15 @@ impl Kind {
         }
     }
 
+    /// What the parameter takes, short enough to go under the value.
+    pub fn label(self) -> String {
+        match self {
+            Kind::BoolOr(_) | Kind::OneOf(_) => "not an allowed value".to_string(),
+            Kind::Duration { .. } => "expected a duration".to_string(),
+            other => format!("expected {}", other.expected()),
+        }
+    }
+
     /// How to write such a value in `family`, for the help text.
     pub fn how(self, family: Family) -> String {
         match self {

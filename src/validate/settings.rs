@@ -173,7 +173,7 @@ impl<'a> Setting<'a> {
             self.written()
         ))
         .at(self.doc.value_span(&self.ptr))
-        .label(format!("not {expected}"))
+        .label(known.kind.label())
         .help(format!(
             "{} takes {}, e.g. `{} = {}`",
             known.name,
@@ -252,7 +252,7 @@ mod tests {
             check("clusters/db.toml", &text),
             [
                 "clusters/db.toml:6:19: error: settings.max_connections: `max_connections` must be an \
-              integer from 1 to 100000, found `\"lots\"` | not an integer from 1 to 100000 | \
+              integer from 1 to 100000, found `\"lots\"` | expected an integer from 1 to 100000 | \
               max_connections takes a whole number, e.g. `max_connections = 500`"
             ]
         );
@@ -279,7 +279,7 @@ mod tests {
             check("clusters/pg.toml", pg),
             [
                 "clusters/pg.toml:6:18: error: settings.shared_buffers: `shared_buffers` must be a size, \
-              found `\"1G\"` | not a size | shared_buffers takes an integer in the parameter's unit, \
+              found `\"1G\"` | expected a size | shared_buffers takes an integer in the parameter's unit, \
               or a string with a unit B, kB, MB, GB or TB (case matters), e.g. `shared_buffers = \"8GB\"`"
             ]
         );
