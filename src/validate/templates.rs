@@ -8,6 +8,7 @@ use std::ops::Range;
 use super::Input;
 use crate::diag::Diagnostic;
 use crate::layout::{layout, Allocations, NodeLayout};
+use crate::load::Numbering;
 use crate::model::{Cluster, Topology};
 use crate::render::{Origin, RenderError, Renderer};
 
@@ -43,10 +44,15 @@ pub fn check(input: &Input<'_>, so_far: &[Diagnostic]) -> Vec<Diagnostic> {
         let alloc = input.ctx.allocations.get(&c.name).cloned().unwrap_or_default();
         for node in layouts(c, &alloc) {
             if let Err(e) = renderer.render_all(c, &node, ssh_port) {
+                // Without known numbers, node names would be made up.
+                let name = match input.ctx.numbering {
+                    Numbering::Unknown(_) => &node.host,
+                    _ => &node.name,
+                };
                 let diag = render_diag(e, file, input);
                 match failures.iter_mut().find(|f| f.diag == diag) {
-                    Some(f) => f.add(&c.name, &node.name),
-                    None => failures.push(Failure::new(diag, &c.name, &node.name)),
+                    Some(f) => f.add(&c.name, name),
+                    None => failures.push(Failure::new(diag, &c.name, name)),
                 }
             }
         }
@@ -209,7 +215,7 @@ fn line_span(text: &str, line: usize, column: Option<usize>) -> Option<Range<usi
 mod tests {
     use super::super::testing::{diagnostics, mariadb};
     use crate::layout::Allocations;
-    use crate::load::LoadContext;
+    use crate::load::{LoadContext, Numbering};
 
     const MY_CNF: &str = "templates/mariadb/my.cnf.j2";
 
@@ -232,6 +238,7 @@ mod tests {
         db.tombstones.insert(2, "10.0.0.12".into());
         let ctx = LoadContext {
             allocations: [("db".to_string(), db)].into(),
+            ..LoadContext::default()
         };
         assert_eq!(
             diagnostics(&files, &ctx),
@@ -240,6 +247,23 @@ mod tests {
               `node.adress` is undefined | undefined value | rendered for app1, app2, app3 (cluster \
               app); db1, db3, db4 (cluster db); templates/README.md lists the variables templates see"
             ]
+        );
+    }
+
+    #[test]
+    fn without_known_numbers_nodes_are_named_by_host() {
+        let template = "[mysqld]\n{{ nope }}\n";
+        let cluster = mariadb("");
+        let files = [("clusters/db.toml", cluster.as_str()), (MY_CNF, template)];
+        let ctx = LoadContext {
+            numbering: Numbering::Unknown("no state store and no git history".into()),
+            ..LoadContext::default()
+        };
+        let diags = diagnostics(&files, &ctx);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].contains("rendered for 10.0.0.11, 10.0.0.12, 10.0.0.13 (cluster db);"),
+            "{diags:?}"
         );
     }
 
