@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod reconcile;
 pub mod render;
 pub mod schema;
 pub mod secrets;

@@ -4,44 +4,39 @@
 //! back healthy, the previous files are restored and the engine brought
 //! back on them.
 
-use futures::future::join_all;
-
 use super::{ApplyError, ClusterReport, ClusterRun};
 use crate::engine::LiveOutcome;
 use crate::layout::NodeLayout;
-use crate::plan::NodePlan;
 
 impl ClusterRun<'_> {
-    /// Checks the new main file of every node in `nodes` with the engine,
-    /// all nodes at once, before any node changes: a file the engine would
-    /// not start on stops the apply with nothing written.
-    pub(super) async fn check_configs(&self, nodes: &[&NodePlan]) -> Result<(), ApplyError> {
+    /// Checks the node's new main file with the engine, before any node
+    /// changes: a file the engine would not start on is
+    /// [`ApplyError::Refused`]. The executor runs the checks of a roll side
+    /// by side, all before the first write.
+    pub(super) async fn check_config(&self, node: &NodeLayout) -> Result<(), ApplyError> {
         let d = self.driver();
-        if !d.has_config_check() {
-            return Ok(());
-        }
-        let checks = nodes
-            .iter()
-            .filter_map(|n| self.node(&n.name))
-            .map(|node| async move {
-                let (t, paths) = (self.transport(node), self.paths());
-                let cx = self.cx(node, &paths);
-                let (_, new) = self.main_file(&node.name);
-                self.step(
-                    node,
-                    "check the new configuration",
-                    d.check_config(t.as_ref(), &cx, new),
-                )
-                .await
-                .map_err(|e| match e {
-                    ApplyError::Step { node, source, .. } => ApplyError::Refused { node, source },
-                    other => other,
-                })
-            });
-        join_all(checks).await.into_iter().collect()
+        let (t, paths) = (self.transport(node), self.paths());
+        let cx = self.cx(node, &paths);
+        let (_, new) = self.main_file(&node.name);
+        self.step(
+            node,
+            "check the new configuration",
+            d.check_config(t.as_ref(), &cx, new),
+        )
+        .await
+        .map_err(|e| match e {
+            ApplyError::Step { node, source, .. } => ApplyError::Refused { node, source },
+            other => other,
+        })
     }
 
-    pub(super) async fn configure(
+    /// On a node whose new files are written: make the changed settings
+    /// take effect, live where the engine allows, else by a restart (then
+    /// wait until the node replicates again). A change the engine rejects,
+    /// or a restart that does not come back healthy, restores the previous
+    /// files and brings the engine back on them. A stopped engine is left
+    /// for its start step.
+    pub(super) async fn apply_config(
         &self,
         node: &NodeLayout,
         report: &mut ClusterReport,
@@ -52,7 +47,6 @@ impl ClusterRun<'_> {
         let old = self.current.get(&node.name).cloned().unwrap_or_default();
         let (old_main, new_main) = self.main_file(&node.name);
         let changes = d.changed_settings(old_main, new_main);
-        report.files_written += self.write_files(t.as_ref(), &cx, node).await?;
         if !self.running.get(&node.name).copied().unwrap_or(false) {
             return Ok(()); // started later with the new files
         }

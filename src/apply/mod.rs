@@ -2,47 +2,35 @@
 //!
 //! Per cluster, under the cluster's lock: allocate node numbers (recorded
 //! before any host is touched, so a number is never handed out twice),
-//! observe every node, plan against what is really there, then
-//! 0. load the changed firewalls of existing nodes (and reload those a
-//!    reboot dropped), so that a new node's address is let in before it
-//!    connects; the engine is not touched,
-//! 1. build the first node (initialise, configure, start, create users),
-//! 2. check every changed node's new configuration with the engine, all at
-//!    once (nothing changes anywhere when one is refused), then roll the
-//!    configuration changes of existing nodes: replicas one at a time,
-//!    each healthy before the next, the primary last (first when the change
-//!    lowers a setting replicas need at least as high as their primary); live where the engine
-//!    allows, by a restart otherwise; a change the engine rejects is rolled
-//!    back on that node and stops the roll. This comes before seeding: a
-//!    new node's source must let it in first (pg_hba.conf),
-//! 3. seed every other new node from the primary and start replication
-//!    (a new node loads its firewall before its engine starts); a source
-//!    that ran before this apply first re-creates the users, so that the
-//!    new nodes have replication access (MariaDB grants by address,
-//!    PostgreSQL slots) and nodes orphaned by the file keep theirs,
-//! 4. start stopped engines and repair replication.
+//! observe every node, plan against what is really there (the order of
+//! the steps is the plan's, see [`crate::plan::order`]), then execute the
+//! planned steps one after another ([`execute`]). A node that cannot be
+//! reached is planned nothing; the others are worked on, and the apply
+//! fails at the end, naming it.
 //!
-//! The state is saved after every node, with a journal entry naming the
-//! step in progress: a run killed halfway is resumed by the next one, which
-//! plans from what it observes.
+//! The state is saved before every step, with the typed operation state
+//! ([`crate::state::Operation`]) naming the phase and step in progress: a
+//! run killed halfway is finished by the next one, which plans from what it
+//! observes.
 
 mod configure;
+mod execute;
 mod firewall;
 mod node;
 mod progress;
 
-pub use progress::Progress;
+pub use progress::{Event, Progress};
 
 use std::collections::BTreeMap;
 
 use crate::engine::{DriverError, Secrets, ServiceMode};
-use crate::layout::{layout, node_name, NodeLayout, PeerRef, Role};
+use crate::layout::{layout, NodeLayout, PeerRef, Role};
 use crate::model::{Cluster, Fleet, Repo, Topology};
 use crate::observe::{self, NodeObservation};
-use crate::plan::{self, Change, ClusterPlan, PlanError, Step};
+use crate::plan::{self, ClusterPlan, PlanError};
 use crate::render::{firewall_path, RenderedFile, Renderer};
 use crate::secrets::SecretError;
-use crate::state::{ClusterLock, ClusterState, Journal, StateError, StateStore};
+use crate::state::{ClusterLock, ClusterState, Operation, OperationKind, StateError, StateStore};
 use crate::transport::{SshPool, TransportError};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +41,7 @@ pub enum ApplyError {
     Secrets(#[from] SecretError),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("{node} ({host}) cannot be reached; nothing was done on cluster {cluster}: {why}")]
+    #[error("{node} ({host}) cannot be reached: {why}; nothing was done on {node}, the other nodes of {cluster} were worked on")]
     Unreachable {
         cluster: String,
         node: String,
@@ -92,6 +80,18 @@ pub enum ApplyError {
         source: Box<DriverError>,
         rollback: String,
     },
+    /// More than one step failed (steps that did not depend on a failed one
+    /// went on).
+    #[error("{}", several(.0))]
+    Several(Vec<ApplyError>),
+    /// The plan was not approved (the user said no).
+    #[error("apply cancelled; nothing was changed")]
+    Cancelled,
+}
+
+fn several(errors: &[ApplyError]) -> String {
+    let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    format!("{} steps failed:\n{}", errors.len(), lines.join("\n"))
 }
 
 /// What apply did to one cluster.
@@ -130,6 +130,8 @@ pub struct Apply<'a> {
     /// The commit applied, recorded in the state.
     pub commit: Option<String>,
     pub progress: &'a Progress,
+    /// How long to wait for a cluster's lock held by another process.
+    pub lock_wait: std::time::Duration,
 }
 
 impl Apply<'_> {
@@ -148,12 +150,12 @@ impl Apply<'_> {
     /// lock is held until the [`Prepared`] is executed or dropped, so the
     /// plan shown to the user is the one that runs.
     pub async fn prepare<'c>(&self, c: &'c Cluster) -> Result<Prepared<'c>, ApplyError> {
-        let lock = self.store.lock(&c.name)?;
+        let lock = self.store.lock(&c.name, self.lock_wait)?;
         let mut state = self.store.cluster(&c.name)?;
-        if let Some(j) = &state.journal {
+        if let Some(op) = &state.operation {
             self.progress.note(
                 &c.name,
-                &format!("resuming an apply interrupted at: {} (pid {})", j.step, j.pid),
+                &format!("resuming an apply interrupted at: {}", op.describe()),
             );
         }
         state.allocations = state.allocations.extend_with(c);
@@ -171,14 +173,6 @@ impl Apply<'_> {
 
         let secrets = crate::secrets::resolve(self.store.dir(), c)?;
         let observed = observe::observe_cluster(self.pool, self.fleet(), c, &nodes, &secrets).await;
-        if let Some(o) = observed.iter().find(|o| o.unreachable.is_some()) {
-            return Err(ApplyError::Unreachable {
-                cluster: c.name.clone(),
-                node: o.name.clone(),
-                host: o.host.clone(),
-                why: o.unreachable.clone().unwrap_or_default(),
-            });
-        }
         let before = observe::to_before(&state, &observed);
         let (plan, rendered) =
             plan::plan_cluster_rendered(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
@@ -195,6 +189,11 @@ impl Apply<'_> {
     }
 
     /// Carry out a prepared plan, then release the cluster's lock.
+    ///
+    /// Errors: every step that failed ([`ApplyError::Several`] when more
+    /// than one), and every node that could not be reached. The operation
+    /// state stays behind when a step failed, so that the next run says it
+    /// resumes.
     pub async fn execute(&self, p: Prepared<'_>) -> Result<ClusterReport, ApplyError> {
         let Prepared {
             cluster: c,
@@ -210,26 +209,35 @@ impl Apply<'_> {
             name: c.name.clone(),
             ..Default::default()
         };
-        if plan
-            .nodes
-            .iter()
-            .any(|n| !matches!(n.change, Change::NoChange | Change::Orphaned))
-        {
+        let mut errors = Vec::new();
+        if !plan.steps.is_empty() {
+            state.operation = Some(Operation::begin(OperationKind::Converge {
+                commit: self.commit.clone(),
+            }));
             let run = ClusterRun::new(self, c, &nodes, &observed, &secrets, rendered);
-            run.execute(&plan, &mut state, &mut report).await?;
+            errors = run.execute(&plan.steps, &mut state, &mut report).await;
         }
-        self.finish(c, &mut state, &nodes)?;
-        Ok(report)
-    }
-
-    /// Clear the journal and record the commit.
-    fn finish(&self, c: &Cluster, state: &mut ClusterState, _nodes: &[NodeLayout]) -> Result<(), ApplyError> {
-        state.journal = None;
-        if self.commit.is_some() {
-            state.commit = self.commit.clone();
+        let stepped = errors.is_empty();
+        errors.extend(observed.iter().filter_map(|o| {
+            Some(ApplyError::Unreachable {
+                cluster: c.name.clone(),
+                node: o.name.clone(),
+                host: o.host.clone(),
+                why: o.unreachable.clone()?,
+            })
+        }));
+        if stepped {
+            state.operation = None;
+            if errors.is_empty() && self.commit.is_some() {
+                state.commit = self.commit.clone();
+            }
         }
-        self.store.save_cluster(&c.name, state)?;
-        Ok(())
+        self.store.save_cluster(&c.name, &state)?;
+        match errors.len() {
+            0 => Ok(report),
+            1 => Err(errors.remove(0)),
+            _ => Err(ApplyError::Several(errors)),
+        }
     }
 }
 
@@ -318,146 +326,20 @@ impl<'a> ClusterRun<'a> {
         self.nodes.iter().find(|n| n.name == name)
     }
 
-    /// Record what a node now holds, with the journal step, and save.
-    fn record(&self, state: &mut ClusterState, node: &NodeLayout, step: &str) -> Result<(), ApplyError> {
+    /// Record what a node now holds, and save.
+    fn record(&self, state: &mut ClusterState, node: &NodeLayout) -> Result<(), ApplyError> {
         let mut files = self.files.get(&node.name).cloned().unwrap_or_default();
         files.extend(self.firewalls.get(&node.name).cloned());
         state
             .applied
             .insert(node.name.clone(), plan::applied_node(&node.host, files));
-        state.journal = Some(Journal::now(step));
         self.apply.store.save_cluster(&self.cluster.name, state)?;
         Ok(())
     }
 
-    fn journal(&self, state: &mut ClusterState, step: &str) -> Result<(), ApplyError> {
-        state.journal = Some(Journal::now(step));
-        self.apply.store.save_cluster(&self.cluster.name, state)?;
-        Ok(())
+    /// Nodes still allocated to the cluster but no longer in its file:
+    /// kept until a remove-node request removes them.
+    fn orphans(&self, state: &ClusterState) -> Vec<PeerRef> {
+        crate::layout::orphans(self.cluster, &state.allocations)
     }
-
-    async fn execute(
-        &self,
-        plan: &ClusterPlan,
-        state: &mut ClusterState,
-        report: &mut ClusterReport,
-    ) -> Result<(), ApplyError> {
-        let creates: Vec<_> = plan.nodes.iter().filter(|n| n.change == Change::Create).collect();
-        // 0. firewalls of existing nodes, before any new node connects
-        for n in plan.nodes.iter().filter(|n| n.change == Change::Update) {
-            let Some(layout) = self.node(&n.name) else {
-                continue;
-            };
-            if n.steps.contains(&Step::ApplyFirewall) {
-                self.journal(state, &format!("firewall {}", n.name))?;
-                self.firewall(layout, report).await?;
-            }
-        }
-        // 1. the first node of a new cluster
-        for n in creates.iter().filter(|n| n.steps.contains(&Step::InitDataDir)) {
-            let Some(layout) = self.node(&n.name) else {
-                continue;
-            };
-            self.journal(state, &format!("build {}", n.name))?;
-            self.build_first(layout, report).await?;
-            self.record(state, layout, &format!("built {}", n.name))?;
-        }
-        // 2. configuration changes of existing nodes: replicas first, one at a
-        //    time; primaries last, unless the change lowers a setting replicas
-        //    need at least as high as their primary (then the primary first).
-        //    Before any new node is seeded: its source must let it in first
-        //    (pg_hba.conf).
-        let mut updates: Vec<_> = plan
-            .nodes
-            .iter()
-            .filter(|n| n.change == Change::Update && n.steps.contains(&Step::ApplyConfig))
-            .collect();
-        let primary_first = updates.iter().any(|n| {
-            let (old, new) = self.main_file(&n.name);
-            self.driver().primary_first(old, new)
-        });
-        updates.sort_by_key(|n| ((n.role == Role::Primary) != primary_first, n.number));
-        self.check_configs(&updates).await?;
-        for n in updates {
-            let Some(layout) = self.node(&n.name) else {
-                continue;
-            };
-            self.journal(state, &format!("configure {}", n.name))?;
-            self.configure(layout, report).await?;
-            self.record(state, layout, &format!("configured {}", n.name))?;
-        }
-        // 3. every other new node, seeded from its source. A source that was
-        //    running before this apply first grants the new nodes access
-        //    (replication users and slots), orphans keeping theirs.
-        let seeds: Vec<_> = creates
-            .iter()
-            .filter(|n| !n.steps.contains(&Step::InitDataDir))
-            .filter_map(|n| {
-                let from = n.steps.iter().find_map(|s| match s {
-                    Step::SeedFromPrimary { from } => Some(from.clone()),
-                    _ => None,
-                })?;
-                Some((self.node(&n.name)?, from))
-            })
-            .collect();
-        let mut granted: Vec<&str> = Vec::new();
-        for (_, from) in &seeds {
-            if granted.contains(&from.as_str()) || report.nodes_built.contains(from) {
-                continue;
-            }
-            granted.push(from);
-            let Some(source) = self.node(from) else {
-                continue;
-            };
-            self.journal(state, &format!("grant the new nodes access on {from}"))?;
-            self.grant(source, &orphans(state, self.cluster, self.nodes))
-                .await?;
-        }
-        for (layout, from) in seeds {
-            self.journal(state, &format!("seed {} from {from}", layout.name))?;
-            self.build_replica(layout, &from, report).await?;
-            self.record(state, layout, &format!("seeded {}", layout.name))?;
-        }
-        // 4. repairs: stopped engines, broken replication
-        let mut repairs: Vec<_> = plan.nodes.iter().filter(|n| n.change == Change::Update).collect();
-        repairs.sort_by_key(|n| (n.role == Role::Replica, n.number));
-        for n in repairs {
-            let Some(layout) = self.node(&n.name) else {
-                continue;
-            };
-            for step in &n.steps {
-                match step {
-                    Step::Start => {
-                        self.journal(state, &format!("start {}", n.name))?;
-                        self.start(layout).await?;
-                        report.started.push(n.name.clone());
-                    }
-                    Step::StartReplication { from } => {
-                        self.journal(state, &format!("replicate {} from {from}", n.name))?;
-                        self.replicate(layout, from).await?;
-                        report.replication_started.push(n.name.clone());
-                    }
-                    _ => {}
-                }
-            }
-            self.record(state, layout, &format!("repaired {}", n.name))?;
-        }
-        Ok(())
-    }
-}
-
-/// Nodes still allocated to the cluster but no longer in its file: kept
-/// until a remove-node request removes them.
-fn orphans(state: &ClusterState, cluster: &Cluster, nodes: &[NodeLayout]) -> Vec<PeerRef> {
-    state
-        .allocations
-        .live
-        .iter()
-        .filter(|(host, _)| !nodes.iter().any(|n| &n.host == *host))
-        .map(|(host, number)| PeerRef {
-            name: node_name(&cluster.name, *number),
-            number: *number,
-            host: host.clone(),
-        })
-        .collect()
 }

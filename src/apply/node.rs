@@ -1,11 +1,12 @@
-//! Building nodes: the first node of a cluster, and replicas seeded from it.
+//! What the steps on one node share: its driver, transport and context,
+//! progress around each driver call, file writes, grants, the data
+//! directory's owner marker, replication.
 
 use std::time::Instant;
 
-use super::{ApplyError, ClusterReport, ClusterRun};
+use super::{ApplyError, ClusterRun};
 use crate::engine::{self, Driver, DriverError, NodeCx};
 use crate::layout::{NodeLayout, PeerRef};
-use crate::model::Topology;
 use crate::render::{engine_paths, EnginePaths, RenderedFile};
 use crate::transport::{SshTransport, Transport};
 
@@ -65,25 +66,6 @@ impl<'a> ClusterRun<'a> {
         })
     }
 
-    /// Write the engine's secret files, then every rendered engine file of
-    /// the node that differs from what is there (the firewall file is
-    /// [`ClusterRun::firewall`]'s). Returns how many rendered files were
-    /// written.
-    pub(super) async fn write_files(
-        &self,
-        t: &dyn Transport,
-        cx: &NodeCx<'_>,
-        node: &NodeLayout,
-    ) -> Result<usize, ApplyError> {
-        self.step(node, "write secrets", self.driver().write_secrets(t, cx))
-            .await?;
-        let mut written = 0;
-        for f in self.files.get(&node.name).map(Vec::as_slice).unwrap_or_default() {
-            written += usize::from(self.write_if_changed(t, node, f).await?);
-        }
-        Ok(written)
-    }
-
     /// Write `f` when the node holds something else; true when written.
     pub(super) async fn write_if_changed(
         &self,
@@ -121,69 +103,6 @@ impl<'a> ClusterRun<'a> {
             })
     }
 
-    /// The first node: initialise, configure, start, create users.
-    pub(super) async fn build_first(
-        &self,
-        node: &NodeLayout,
-        report: &mut ClusterReport,
-    ) -> Result<(), ApplyError> {
-        let (t, paths) = (self.transport(node), self.paths());
-        let cx = self.cx(node, &paths);
-        let d = self.driver();
-        report.files_written += self.write_files(t.as_ref(), &cx, node).await?;
-        self.firewall(node, report).await?;
-        self.step(node, "initialise data directory", d.init(t.as_ref(), &cx))
-            .await?;
-        self.step(node, "start", d.start(t.as_ref(), &cx)).await?;
-        self.step(node, "create users", d.create_users(t.as_ref(), &cx))
-            .await?;
-        self.claim(t.as_ref(), node, &paths).await?;
-        report.nodes_built.push(node.name.clone());
-        Ok(())
-    }
-
-    /// A new node: seed from `from`, start, replicate. In multi-master the
-    /// source then replicates from the new node too.
-    pub(super) async fn build_replica(
-        &self,
-        node: &NodeLayout,
-        from: &str,
-        report: &mut ClusterReport,
-    ) -> Result<(), ApplyError> {
-        let Some(source) = self.node(from) else {
-            return Err(ApplyError::Step {
-                node: node.name.clone(),
-                step: "seed".into(),
-                source: Box::new(DriverError::Other {
-                    host: node.host.clone(),
-                    message: format!("no node {from} to seed from"),
-                }),
-            });
-        };
-        let (t, st, paths) = (self.transport(node), self.transport(source), self.paths());
-        let (cx, scx) = (self.cx(node, &paths), self.cx(source, &paths));
-        let d = self.driver();
-        report.files_written += self.write_files(t.as_ref(), &cx, node).await?;
-        self.firewall(node, report).await?;
-        let what = format!("seed from {from}");
-        self.step(node, &what, d.seed(st.as_ref(), &scx, t.as_ref(), &cx))
-            .await?;
-        self.step(node, "start", d.start(t.as_ref(), &cx)).await?;
-        let peer = peer_ref(source);
-        let what = format!("replicate from {from}");
-        self.step(node, &what, d.start_replication(t.as_ref(), &cx, &peer))
-            .await?;
-        if self.cluster.topology == Topology::MultiMaster {
-            let back = peer_ref(node);
-            let what = format!("replicate from {}", node.name);
-            self.step(source, &what, d.start_replication(st.as_ref(), &scx, &back))
-                .await?;
-        }
-        self.claim(t.as_ref(), node, &paths).await?;
-        report.nodes_built.push(node.name.clone());
-        Ok(())
-    }
-
     /// On a running node of an existing cluster that new nodes will be
     /// seeded from: create the users again, so that the new nodes may
     /// replicate from it (replication grants by address, slots). Orphans
@@ -205,7 +124,7 @@ impl<'a> ClusterRun<'a> {
 
     /// Record in the node's data directory that its data belongs to this
     /// cluster, so that no other cluster (or state directory) takes it over.
-    async fn claim(
+    pub(super) async fn claim(
         &self,
         t: &dyn Transport,
         node: &NodeLayout,
@@ -215,15 +134,6 @@ impl<'a> ClusterRun<'a> {
         let content = format!("{}\n", self.cluster.name);
         self.write(t, node, &path, &content, (0o644, "root", "root"))
             .await
-    }
-
-    pub(super) async fn start(&self, node: &NodeLayout) -> Result<(), ApplyError> {
-        let (t, paths) = (self.transport(node), self.paths());
-        let cx = self.cx(node, &paths);
-        let d = self.driver();
-        self.step(node, "write secrets", d.write_secrets(t.as_ref(), &cx))
-            .await?;
-        self.step(node, "start", d.start(t.as_ref(), &cx)).await
     }
 
     pub(super) async fn replicate(&self, node: &NodeLayout, from: &str) -> Result<(), ApplyError> {

@@ -1,13 +1,16 @@
-use anyhow::bail;
+use anyhow::{bail, Context};
 use futures::future::join_all;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
 
 use super::args::{ApplyArgs, Global};
 use super::{exit, online, output, repo, target};
-use crate::apply::{Apply, Progress};
+use crate::apply::{Apply, ApplyError, Progress};
 use crate::observe::error_chain;
-use crate::plan::{self, PlanInput};
+use crate::plan::{self, ClusterPlan, PlanInput};
+use crate::reconcile::{reconcile_cluster, Gate};
 use crate::render::Renderer;
+use crate::transport::BoxFuture;
 
 pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
@@ -23,10 +26,12 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let renderer = Renderer::new(&repo.templates)?;
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let commit = crate::source::head_commit(&dir);
+    let mut progress = Progress::new(output::quiet(g));
+    if let Some(path) = &a.events {
+        let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        progress = progress.with_events(file);
+    }
     online::runtime()?.block_on(async {
-        let progress = Progress {
-            quiet: output::quiet(g),
-        };
         let apply = Apply {
             repo,
             renderer: &renderer,
@@ -34,19 +39,14 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             pool: &pool,
             commit,
             progress: &progress,
+            lock_wait: a.lock_timeout,
         };
-        // Lock, observe and plan every cluster once, all at once; what is
-        // shown is what runs.
-        let (mut prepared, mut failed) = (Vec::new(), Vec::new());
-        let preparing = repo.clusters.iter().map(|c| apply.prepare(c));
-        for (c, p) in repo.clusters.iter().zip(join_all(preparing).await) {
-            match p {
-                Ok(p) => prepared.push(p),
-                Err(e) => failed.push((c.name.clone(), e)),
-            }
-        }
-        let plan = plan::assemble(
-            &PlanInput {
+        // Every cluster is locked, observed and planned at once; the plans
+        // are shown together and, once approved, carried out as they are,
+        // side by side (clusters are independent: their own lock, files,
+        // ports and firewall chain, even on a shared host).
+        let show = |plans: Vec<ClusterPlan>| -> anyhow::Result<bool> {
+            let input = PlanInput {
                 repo,
                 renderer: &renderer,
                 before: &plan::before::from_recorded(&recorded),
@@ -54,30 +54,28 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                 source: dir.display().to_string(),
                 against: "the hosts".into(),
                 today: super::clock::today(),
-            },
-            prepared.iter().map(|p| p.plan.clone()).collect(),
-        );
-        print!("{}", plan::to_text(&plan, output::color_stdout(g)));
-        if plan.has_changes() && !a.yes && !confirm()? {
-            eprintln!("apply cancelled; nothing was changed");
+            };
+            let plan = plan::assemble(&input, plans);
+            print!("{}", plan::to_text(&plan, output::color_stdout(g)));
+            Ok(!plan.has_changes() || a.yes || confirm()?)
+        };
+        let gate = Confirm::new(repo.clusters.len(), show);
+        let reconciling = repo.clusters.iter().map(|c| reconcile_cluster(&apply, c, &gate));
+        let outcomes = join_all(reconciling).await;
+        pool.disconnect_all().await;
+        if let Some(e) = gate.error() {
+            eprintln!("error: {e:#}");
             return Ok(exit::ERROR);
         }
-        // Clusters are independent (their own lock, files, ports and
-        // firewall chain, even on a shared host): carried out side by side.
-        let names: Vec<String> = prepared.iter().map(|p| p.plan.name.clone()).collect();
-        let executing = prepared.into_iter().map(|p| apply.execute(p));
-        let results: Vec<_> = names.into_iter().zip(join_all(executing).await).collect();
-        for (name, result) in &results {
-            if let Err(e) = result {
-                progress.failed(name, &error_chain(e));
+        for (c, outcome) in repo.clusters.iter().zip(&outcomes).filter(|(_, o)| o.executed) {
+            if let Err(e) = &outcome.report {
+                progress.failed(&c.name, &error_chain(e));
             }
         }
-        pool.disconnect_all().await;
-        for (name, e) in &failed {
-            eprintln!("{name}: FAILED: {}", error_chain(e));
-        }
-        for (name, r) in &results {
-            match r {
+        let mut ok = true;
+        for (c, outcome) in repo.clusters.iter().zip(&outcomes) {
+            let name = &c.name;
+            match &outcome.report {
                 Ok(rep) if rep.changed_anything() => eprintln!(
                     "{name}: applied ({} built, {} file(s) written, live: [{}], restarted: [{}])",
                     rep.nodes_built.len(),
@@ -86,12 +84,90 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                     rep.restarted.join(", ")
                 ),
                 Ok(_) => {}
-                Err(e) => eprintln!("{name}: FAILED: {}", error_chain(e)),
+                Err(ApplyError::Cancelled) => ok = false,
+                Err(e) => {
+                    ok = false;
+                    eprintln!("{name}: FAILED: {}", error_chain(e));
+                }
             }
         }
-        let ok = failed.is_empty() && results.iter().all(|(_, r)| r.is_ok());
+        if outcomes
+            .iter()
+            .any(|o| matches!(o.report, Err(ApplyError::Cancelled)))
+        {
+            eprintln!("apply cancelled; nothing was changed");
+        }
         Ok(if ok { exit::OK } else { exit::ERROR })
     })
+}
+
+/// The terminal's gate: waits until every cluster is planned (or failed to
+/// prepare), shows the plans together, asks once, and gives every cluster
+/// the same answer.
+struct Confirm<F> {
+    expected: usize,
+    show: F,
+    inner: Mutex<Inner>,
+    decided: tokio::sync::watch::Sender<Option<bool>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    arrived: usize,
+    plans: Vec<ClusterPlan>,
+    error: Option<anyhow::Error>,
+}
+
+impl<F> Confirm<F>
+where
+    F: Fn(Vec<ClusterPlan>) -> anyhow::Result<bool> + Sync,
+{
+    fn new(expected: usize, show: F) -> Confirm<F> {
+        Confirm {
+            expected,
+            show,
+            inner: Mutex::new(Inner::default()),
+            decided: tokio::sync::watch::channel(None).0,
+        }
+    }
+
+    fn error(&self) -> Option<anyhow::Error> {
+        self.inner.lock().ok()?.error.take()
+    }
+}
+
+impl<F> Gate for Confirm<F>
+where
+    F: Fn(Vec<ClusterPlan>) -> anyhow::Result<bool> + Sync,
+{
+    fn approve<'a>(&'a self, plan: Option<&'a ClusterPlan>) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let mut rx = self.decided.subscribe();
+            let all = {
+                let Ok(mut inner) = self.inner.lock() else {
+                    return false;
+                };
+                inner.arrived += 1;
+                inner.plans.extend(plan.cloned());
+                (inner.arrived == self.expected).then(|| std::mem::take(&mut inner.plans))
+            };
+            if let Some(plans) = all {
+                let decision = tokio::task::block_in_place(|| (self.show)(plans));
+                let yes = match decision {
+                    Ok(yes) => yes,
+                    Err(e) => {
+                        if let Ok(mut inner) = self.inner.lock() {
+                            inner.error = Some(e);
+                        }
+                        false
+                    }
+                };
+                self.decided.send_replace(Some(yes));
+            }
+            let decided = rx.wait_for(Option::is_some).await.map(|d| d.unwrap_or(false));
+            decided.unwrap_or(false)
+        })
+    }
 }
 
 /// Ask on the terminal; refuse when there is none (use --yes).

@@ -186,6 +186,14 @@ pub struct ApplyArgs {
     pub yes: bool,
     #[command(flatten)]
     pub target: TargetArg,
+    /// Wait this long for a cluster locked by another dbfleet (a daemon,
+    /// another apply) before giving up on it, e.g. "30s", "5m".
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// Write every planned step's progress as JSON lines to FILE
+    /// (`step-started`, `step-done`, `step-failed`, `step-skipped`).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -243,6 +243,8 @@ pub fn to_before(state: &ClusterState, observed: &[NodeObservation]) -> ClusterB
                     .replication
                     .as_ref()
                     .map(|r| (r.source_host.clone(), r.healthy)),
+                role: engine.role,
+                replication: engine.replication.clone(),
                 unreachable: o.unreachable.clone(),
                 firewall_missing: o.firewall_missing,
             };

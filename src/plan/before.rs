@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::{ObservedRole, Replication};
 use crate::state::ClusterState;
 
 /// One node as it is now.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NodeBefore {
     pub host: String,
     /// The node holds data (initialised or seeded by dbfleet).
@@ -18,6 +19,11 @@ pub struct NodeBefore {
     /// For a replica: the host it replicates from, and whether the stream is
     /// healthy. `None`: not replicating.
     pub replicating_from: Option<(String, bool)>,
+    /// The role the engine reports (online only).
+    pub role: Option<ObservedRole>,
+    /// The replica's stream as the engine reports it: source, health, lag
+    /// (online only).
+    pub replication: Option<Replication>,
     /// Set when the host could not be observed: why.
     pub unreachable: Option<String>,
     /// The cluster's firewall chain is missing from the host's ruleset (a
@@ -26,7 +32,7 @@ pub struct NodeBefore {
 }
 
 /// A cluster as it is now.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClusterBefore {
     /// Allocations, recorded primary, engine facts.
     pub state: ClusterState,
@@ -54,6 +60,8 @@ impl ClusterBefore {
                         .map(|(p, f)| (p.clone(), f.content.clone()))
                         .collect(),
                     replicating_from: None,
+                    role: None,
+                    replication: None,
                     unreachable: None,
                     firewall_missing: false,
                 };

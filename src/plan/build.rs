@@ -131,7 +131,7 @@ fn simulated(
     applied: BTreeMap<String, AppliedNode>,
 ) -> ClusterState {
     ClusterState {
-        journal: None,
+        operation: None,
         engine: Some(c.engine),
         version: Some(c.version.clone()),
         topology: Some(c.topology),
@@ -215,6 +215,7 @@ pub fn plan_cluster_rendered(
     } else {
         Change::Update
     };
+    let (steps, blocked) = super::order(c, &plans, before, &rendered);
     let plan = ClusterPlan {
         name: c.name.clone(),
         engine: c.engine,
@@ -222,6 +223,8 @@ pub fn plan_cluster_rendered(
         topology: c.topology,
         change,
         nodes: plans,
+        steps,
+        blocked,
         delete_request: None,
     };
     Ok((plan, rendered))
@@ -395,6 +398,8 @@ fn orphaned_cluster(today: &str, name: &str, state: &ClusterState) -> ClusterPla
         topology: state.topology.unwrap_or(Topology::Single),
         change: Change::Orphaned,
         nodes,
+        steps: Vec::new(),
+        blocked: Vec::new(),
         delete_request: Some(SuggestedRequest {
             path: format!("requests/{today}-delete-cluster-{name}.toml"),
             toml: format!("action = \"delete-cluster\"\ncluster = \"{name}\"\nconfirm = \"{name}\"\n"),

@@ -10,6 +10,7 @@ pub mod before;
 mod build;
 mod diff;
 mod markdown;
+mod order;
 mod steps;
 mod text;
 
@@ -20,7 +21,8 @@ pub use build::{
 };
 pub use diff::unified_diff;
 pub use markdown::to_markdown;
-pub use steps::Step;
+pub use order::order;
+pub use steps::{BlockedStep, Phase, PlannedStep, Step};
 pub use text::to_text;
 
 use serde::Serialize;
@@ -90,6 +92,12 @@ pub struct ClusterPlan {
     pub topology: Topology,
     pub change: Change,
     pub nodes: Vec<NodePlan>,
+    /// Every step apply takes on the cluster, in the order it takes them
+    /// (see [`order`]).
+    pub steps: Vec<PlannedStep>,
+    /// Steps left out because a node they need cannot be reached.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<BlockedStep>,
     /// For an orphaned cluster: the request that would delete it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_request: Option<SuggestedRequest>,

@@ -2,8 +2,12 @@ use fs2::FileExt;
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::StateError;
+
+/// How often a waiting lock is tried again.
+const POLL: Duration = Duration::from_millis(100);
 
 /// An exclusive lock on one cluster, held until dropped (or the process dies:
 /// the kernel releases flock locks, so a crash never leaves a stale lock).
@@ -13,7 +17,8 @@ pub struct ClusterLock {
 }
 
 impl ClusterLock {
-    pub(super) fn acquire(dir: &Path, cluster: &str) -> Result<ClusterLock, StateError> {
+    /// Take the lock, waiting up to `wait` while another process holds it.
+    pub(super) fn acquire(dir: &Path, cluster: &str, wait: Duration) -> Result<ClusterLock, StateError> {
         let path = dir.join(format!("{cluster}.lock"));
         let write_err = |source| StateError::Write {
             path: path.clone(),
@@ -28,7 +33,12 @@ impl ClusterLock {
             .mode(0o600)
             .open(&path)
             .map_err(write_err)?;
-        if file.try_lock_exclusive().is_err() {
+        let deadline = Instant::now() + wait;
+        while file.try_lock_exclusive().is_err() {
+            if Instant::now() < deadline {
+                std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+                continue;
+            }
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = if holder.trim().is_empty() {

@@ -11,9 +11,11 @@
 
 mod files;
 mod lock;
+mod operation;
 
 pub use files::write_atomic;
 pub use lock::ClusterLock;
+pub use operation::{DoneStep, Operation, OperationKind};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,7 +39,7 @@ pub enum StateError {
 }
 
 /// What dbfleet last recorded about one cluster.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterState {
     /// Engine, version and topology as last applied (to describe the
     /// cluster once its file is gone).
@@ -56,36 +58,13 @@ pub struct ClusterState {
     /// Per node name: the files last written to it.
     #[serde(default)]
     pub applied: BTreeMap<String, AppliedNode>,
-    /// Set while an apply works on the cluster; left behind by a run that
-    /// was killed, so the next one knows it resumes.
+    /// Set while an operation works on the cluster; left behind by a run
+    /// that was killed, so the next one knows it resumes, and from where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub journal: Option<Journal>,
+    pub operation: Option<Operation>,
     /// Commit of the repository the last apply came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-}
-
-/// The step an apply was working on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Journal {
-    /// Seconds since the Unix epoch when the step began.
-    pub at: u64,
-    pub pid: u32,
-    pub step: String,
-}
-
-impl Journal {
-    pub fn now(step: &str) -> Journal {
-        let at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
-        Journal {
-            at,
-            pid: std::process::id(),
-            step: step.to_string(),
-        }
-    }
 }
 
 /// The files last written to one node.
@@ -167,9 +146,10 @@ impl StateStore {
         write_atomic(&path, &bytes, 0o600).map_err(|source| StateError::Write { path, source })
     }
 
-    /// Take the cluster's lock; fails at once when another process holds it.
-    pub fn lock(&self, name: &str) -> Result<ClusterLock, StateError> {
-        ClusterLock::acquire(&self.dir.join("locks"), name)
+    /// Take the cluster's lock, waiting up to `wait` while another process
+    /// holds it (zero: fail at once).
+    pub fn lock(&self, name: &str, wait: std::time::Duration) -> Result<ClusterLock, StateError> {
+        ClusterLock::acquire(&self.dir.join("locks"), name, wait)
     }
 }
 
@@ -208,8 +188,9 @@ mod tests {
     fn one_process_per_cluster() {
         let dir = tempfile::tempdir().expect("tmp");
         let store = StateStore::open(dir.path());
-        let held = store.lock("db").expect("first lock");
-        let err = store.lock("db").expect_err("second lock must fail");
+        let now = std::time::Duration::ZERO;
+        let held = store.lock("db", now).expect("first lock");
+        let err = store.lock("db", now).expect_err("second lock must fail");
         assert!(
             err.to_string().starts_with(&format!(
                 "cluster `db` is locked by another dbfleet process (pid {}",
@@ -217,9 +198,39 @@ mod tests {
             )),
             "{err}"
         );
-        assert!(store.lock("other").is_ok(), "other clusters are independent");
+        assert!(store.lock("other", now).is_ok(), "other clusters are independent");
         drop(held);
-        assert!(store.lock("db").is_ok(), "released on drop");
+        assert!(store.lock("db", now).is_ok(), "released on drop");
+    }
+
+    #[test]
+    fn a_waiting_lock_gets_its_turn() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = StateStore::open(dir.path());
+        let held = store.lock("db", std::time::Duration::ZERO).expect("first lock");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let t0 = std::time::Instant::now();
+        store
+            .lock("db", std::time::Duration::from_secs(10))
+            .expect("taken once released");
+        assert!(
+            t0.elapsed() >= std::time::Duration::from_millis(250),
+            "waited for the holder"
+        );
+        releaser.join().expect("join");
+        let _again = StateStore::open(dir.path()).lock("db", std::time::Duration::ZERO);
+        let store2 = StateStore::open(dir.path());
+        let _mine = store2.lock("x", std::time::Duration::ZERO).expect("x");
+        let err = store2
+            .lock("x", std::time::Duration::from_millis(200))
+            .expect_err("still held after the wait");
+        assert!(
+            err.to_string().contains("is locked by another dbfleet process"),
+            "{err}"
+        );
     }
 
     #[test]
