@@ -100,9 +100,33 @@ fn an_apply_killed_halfway_is_finished_by_the_next() {
     let recorded: serde_json::Value =
         serde_json::from_slice(&std::fs::read(state.path().join("clusters/resumed.json")).expect("state"))
             .expect("json");
+    // The typed operation state says where it stopped: after the primary's
+    // users were created, in the build of the primary or a later phase.
+    let op = &recorded["operation"];
+    assert_eq!(
+        op["kind"], "converge",
+        "no operation left by the killed run: {recorded}"
+    );
+    let phase = op["phase"].as_str().unwrap_or_default();
     assert!(
-        recorded["journal"].is_object(),
-        "no journal left by the killed run: {recorded}"
+        ["build", "grant", "seed"].contains(&phase),
+        "recorded phase {phase:?}: {recorded}"
+    );
+    let done: Vec<String> = op["steps_done"]
+        .as_array()
+        .expect("steps_done")
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["node"].as_str().unwrap_or(""),
+                s["step"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        done.iter().any(|s| s == "resumed1 init-data-dir"),
+        "the primary's initialisation is not recorded as done: {done:?}"
     );
 
     let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());

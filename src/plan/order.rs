@@ -221,6 +221,7 @@ impl<'a> Order<'a> {
         let mut nodes: Vec<&NodePlan> = self.reachable(Change::Update).collect();
         nodes.sort_by_key(|n| (n.role == Role::Replica, n.number));
         for n in nodes {
+            let before = self.steps.len();
             for step in &n.steps {
                 match step {
                     Step::Start => {
@@ -237,7 +238,14 @@ impl<'a> Order<'a> {
                     _ => {}
                 }
             }
-            self.push(&n.name, Phase::Repair, Step::Record);
+            // Recorded once more when repaired, or when nothing recorded it yet
+            // (a node whose firewall alone changed).
+            let recorded = self.steps[..before]
+                .iter()
+                .any(|s| s.node == n.name && s.step == Step::Record);
+            if self.steps.len() > before || !recorded {
+                self.push(&n.name, Phase::Repair, Step::Record);
+            }
         }
     }
 }
