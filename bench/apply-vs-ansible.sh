@@ -3,6 +3,12 @@
 #
 #   bench/apply-vs-ansible.sh [--runs N] [--no-build] [--no-cold] [--no-profile]
 #                             [--keep] [--lock-wait SECONDS] [--out DIR]
+#                             [--baseline BIN]
+#
+# --baseline BIN adds a fourth tool, "dbfleet (baseline)": another dbfleet
+# binary (e.g. a release build of the previous commit) run on the same
+# repository and state, interleaved with the others, so that a change's
+# before and after are measured side by side in the same run.
 #
 # Run from the repository root, as root, with the lab up (lab/lab.sh up).
 # THE BENCHMARK OWNS THE LAB WHILE IT RUNS: it takes the lab's end-to-end
@@ -47,6 +53,7 @@
 set -euo pipefail
 
 RUNS=7
+BASELINE=
 BUILD=1
 COLD=1
 PROFILE=1
@@ -58,6 +65,7 @@ CMDLINE=$(printf '%q ' "$0" "$@"); CMDLINE=${CMDLINE% }
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) RUNS=$2; shift 2 ;;
+        --baseline) BASELINE=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --no-cold) COLD=0; shift ;;
         --no-profile) PROFILE=0; shift ;;
@@ -204,6 +212,10 @@ else
 fi
 [ -x "$BIN" ] || die "no binary at $BIN"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+if [ -n "$BASELINE" ]; then
+    [ -x "$BASELINE" ] || die "no baseline binary at $BASELINE"
+    BASELINE=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")
+fi
 
 if [ ! -x "$VENV/bin/ansible-playbook" ]; then
     say "installing ansible-core from PyPI into $VENV"
@@ -294,6 +306,10 @@ run_tool() {
             t0=$(date +%s%N)
             "$BIN" --state-dir "$STATE" apply --yes "$REPO" >"$log" 2>&1 9>&- || rc=$?
             t1=$(date +%s%N) ;;
+        dbfleet-baseline)
+            t0=$(date +%s%N)
+            "$BASELINE" --state-dir "$STATE" apply --yes "$REPO" >"$log" 2>&1 9>&- || rc=$?
+            t1=$(date +%s%N) ;;
         ansible|ansible-cold)
             [ "$tool" = ansible ] || close_masters "$ANSIBLE_CP"
             t0=$(date +%s%N)
@@ -351,7 +367,7 @@ verify() {
 check_output() {
     local tool=$1 what=$2 log=$3
     case $tool in
-        dbfleet)
+        dbfleet|dbfleet-baseline)
             if [ "$what" = noop ]; then
                 [ "$(grep -c '^No changes\.' "$log")" = 1 ] || die "dbfleet did not find both clusters unchanged: $log"
             else
@@ -377,7 +393,7 @@ measure_one() { # SCENARIO TOOL RUN
     local scenario=$1 tool=$2 i=$3 v log
     if [ "$scenario" = noop ]; then v=$CURRENT; else v=$((1 - CURRENT)); fi
     log=$LOGS/$scenario.$tool.$i.log
-    if [ "$tool" = dbfleet ]; then set_desired "$v"; else
+    if [ "${tool%-baseline}" = dbfleet ]; then set_desired "$v"; else
         printf 'redis_maxmemory: "%s"\nmariadb_max_connections: %s\n' "${MAXMEMORY[$v]}" "${MAXCONN[$v]}" >"$OUT/vars.yml"
     fi
     run_tool "$tool" "$log" || die "$tool failed ($scenario run $i): see $log"$'\n'"$(tail -n 20 "$log")"
@@ -390,6 +406,7 @@ measure_one() { # SCENARIO TOOL RUN
 
 TOOLS=(dbfleet ansible)
 [ "$COLD" = 1 ] && TOOLS+=(ansible-cold)
+[ -n "$BASELINE" ] && TOOLS+=(dbfleet-baseline)
 # Order alternates run by run (dbfleet first, then last), so that dbfleet's
 # own record always matches the hosts before its run: between two dbfleet
 # runs the others flip the value an even number of times.
@@ -662,6 +679,7 @@ report() {
     echo "- date: $DATE"
     echo "- command: \`$CMDLINE\`"
     echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr); load average (1/5/15 min) before $LOAD_BEFORE, after $LOAD_AFTER"
+    [ -z "$BASELINE" ] || echo "- dbfleet (baseline): release build \`$BASELINE\` of $(date -u -r "$BASELINE" '+%Y-%m-%d %H:%M UTC'), on the same repository and state"
     echo "- dbfleet: $DBFLEET_VERSION, release build \`$BIN\` of $(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC'); checkout HEAD $HEAD$([ "$DIRTY" = 0 ] || echo " with $DIRTY uncommitted change(s) in src/templates")"
     echo "- Ansible: $ANSIBLE_VERSION (pip \`ansible-core\`, Python $ANSIBLE_PYTHON, Jinja2 $ANSIBLE_JINJA); $SSH_VERSION"
     echo "- engines on the hosts: Redis $REDIS_VERSION, MariaDB $MARIADB_VERSION; hosts h1..h3 (${IP[h1]}..${IP[h3]}), h1 primary of both clusters"
@@ -676,22 +694,23 @@ rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 by = {}
 for r in rows:
     by.setdefault((r["scenario"], r["tool"]), []).append(float(r["seconds"]))
-names = {"dbfleet": "dbfleet", "ansible": "Ansible", "ansible-cold": "Ansible, cold SSH"}
+names = {"dbfleet": "dbfleet", "ansible": "Ansible", "ansible-cold": "Ansible, cold SSH",
+         "dbfleet-baseline": "dbfleet (baseline)"}
 titles = {"noop": "no-op (converged)", "change": "one parameter per engine changed, live"}
 print("| scenario | tool | median s | min s | max s | Ansible / dbfleet (medians) |")
 print("|---|---|---:|---:|---:|---:|")
 for sc in ("noop", "change"):
     d = statistics.median(by[(sc, "dbfleet")])
-    for tool in ("dbfleet", "ansible", "ansible-cold"):
+    for tool in ("dbfleet", "dbfleet-baseline", "ansible", "ansible-cold"):
         v = by.get((sc, tool))
         if not v:
             continue
         med = statistics.median(v)
-        ratio = "" if tool == "dbfleet" else f"**{med / d:.1f}x**"
+        ratio = "" if tool == "dbfleet" else f"**{med / d:.2f}x**" if tool == "dbfleet-baseline" else f"**{med / d:.1f}x**"
         print(f"| {titles[sc]} | {names[tool]} | {med:.2f} | {min(v):.2f} | {max(v):.2f} | {ratio} |")
 print()
 for sc in ("noop", "change"):
-    for tool in ("dbfleet", "ansible", "ansible-cold"):
+    for tool in ("dbfleet", "dbfleet-baseline", "ansible", "ansible-cold"):
         v = by.get((sc, tool))
         if v:
             print(f"- {sc}, {names[tool]}, each run (s): {', '.join(f'{x:.2f}' for x in v)}")
@@ -700,6 +719,11 @@ targets = {"noop": 10, "change": 5}
 for sc, want in targets.items():
     ratio = statistics.median(by[(sc, "ansible")]) / statistics.median(by[(sc, "dbfleet")])
     print(f"- target {sc}: dbfleet >= {want}x faster than Ansible: {ratio:.1f}x, **{'met' if ratio >= want else 'missed'}**")
+for sc in targets:
+    base = by.get((sc, "dbfleet-baseline"))
+    if base:
+        change = statistics.median(by[(sc, "dbfleet")]) / statistics.median(base) - 1
+        print(f"- {sc}: dbfleet against the baseline binary: {change * 100:+.1f}% (median), **{'within' if abs(change) <= 0.10 else 'outside'} 10%**")
 PY
     if [ -n "$PROFILE_MD" ]; then
         echo

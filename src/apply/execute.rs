@@ -22,7 +22,7 @@ use super::progress::Event;
 use super::{ApplyError, ClusterReport, ClusterRun};
 use crate::engine::DriverError;
 use crate::plan::{Phase, PlannedStep, Step};
-use crate::state::ClusterState;
+use crate::state::{AuditEntry, ClusterState};
 
 impl ClusterRun<'_> {
     /// Carry out `steps` in order. Every failure is returned; the first
@@ -35,6 +35,10 @@ impl ClusterRun<'_> {
     ) -> Vec<ApplyError> {
         let mut failed: BTreeSet<&str> = BTreeSet::new();
         let mut errors = Vec::new();
+        self.emit(&Event::Planned {
+            cluster: &self.cluster.name,
+            steps: steps.len(),
+        });
         let mut i = 0;
         while i < steps.len() {
             let s = &steps[i];
@@ -100,7 +104,35 @@ impl ClusterRun<'_> {
             }
             i += 1;
         }
+        self.apply.progress.finished(&self.cluster.name);
         errors
+    }
+
+    /// One audit line for a step that ran. A log that cannot be written is
+    /// reported, and the apply goes on: the change itself was made.
+    fn audit(&self, s: &PlannedStep, error: Option<&ApplyError>) {
+        let step = serde_json::to_value(&s.step)
+            .ok()
+            .and_then(|v| v.get("step").and_then(|k| k.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        let entry = AuditEntry {
+            at: AuditEntry::now(),
+            commit: self.apply.commit.clone(),
+            author: self.apply.author.clone(),
+            operation: self.operation.clone(),
+            cluster: self.cluster.name.clone(),
+            node: Some(s.node.clone()),
+            step,
+            what: s.step.to_string(),
+            result: if error.is_some() { "failed" } else { "ok" }.into(),
+            error: error.map(|e| crate::observe::error_chain(e)),
+        };
+        if let Err(e) = self.apply.store.append_audit(&entry) {
+            self.apply.progress.note(
+                &self.cluster.name,
+                &format!("warning: {}", crate::observe::error_chain(&e)),
+            );
+        }
     }
 
     fn emit(&self, e: &Event<'_>) {
@@ -147,6 +179,7 @@ impl ClusterRun<'_> {
         });
         let t0 = Instant::now();
         let result = work.await;
+        self.audit(s, result.as_ref().err());
         match &result {
             Ok(()) => self.emit(&Event::StepDone {
                 cluster,
@@ -158,7 +191,7 @@ impl ClusterRun<'_> {
                 cluster,
                 index,
                 step: s,
-                error: e.to_string(),
+                error: crate::observe::error_chain(e),
             }),
         }
         result

@@ -90,7 +90,7 @@ pub enum ApplyError {
 }
 
 fn several(errors: &[ApplyError]) -> String {
-    let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let lines: Vec<String> = errors.iter().map(|e| crate::observe::error_chain(e)).collect();
     format!("{} steps failed:\n{}", errors.len(), lines.join("\n"))
 }
 
@@ -125,10 +125,12 @@ impl ClusterReport {
 pub struct Apply<'a> {
     pub repo: &'a Repo,
     pub renderer: &'a Renderer,
-    pub store: &'a StateStore,
+    pub store: &'a dyn StateStore,
     pub pool: &'a SshPool,
-    /// The commit applied, recorded in the state.
+    /// The commit applied, recorded in the state, and its author (both in
+    /// the audit log).
     pub commit: Option<String>,
+    pub author: Option<String>,
     pub progress: &'a Progress,
     /// How long to wait for a cluster's lock held by another process.
     pub lock_wait: std::time::Duration,
@@ -211,10 +213,12 @@ impl Apply<'_> {
         };
         let mut errors = Vec::new();
         if !plan.steps.is_empty() {
-            state.operation = Some(Operation::begin(OperationKind::Converge {
+            let op = Operation::begin(OperationKind::Converge {
                 commit: self.commit.clone(),
-            }));
-            let run = ClusterRun::new(self, c, &nodes, &observed, &secrets, rendered);
+            });
+            let mut run = ClusterRun::new(self, c, &nodes, &observed, &secrets, rendered);
+            run.operation = op.id.clone();
+            state.operation = Some(op);
             errors = run.execute(&plan.steps, &mut state, &mut report).await;
         }
         let stepped = errors.is_empty();
@@ -269,6 +273,8 @@ struct ClusterRun<'a> {
     current: BTreeMap<String, BTreeMap<String, String>>,
     services: BTreeMap<String, ServiceMode>,
     running: BTreeMap<String, bool>,
+    /// The operation the steps belong to (its id, for the audit log).
+    operation: String,
 }
 
 impl<'a> ClusterRun<'a> {
@@ -309,6 +315,7 @@ impl<'a> ClusterRun<'a> {
             current,
             services,
             running,
+            operation: String::new(),
         }
     }
 

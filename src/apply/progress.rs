@@ -1,8 +1,11 @@
 //! Progress of an apply: typed events for each planned step (logged through
-//! tracing and, with `--events FILE`, written as JSON lines for machines),
-//! and one line per driver call on stderr for people.
+//! tracing and, with `--events FILE`, written as JSON lines for machines; on
+//! a terminal, a progress bar per cluster), and one line per driver call on
+//! stderr for people.
 
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -13,6 +16,8 @@ use crate::plan::PlannedStep;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event<'a> {
+    /// The cluster's plan is about to be carried out: `steps` steps.
+    Planned { cluster: &'a str, steps: usize },
     /// The step began. `index` is its position in the cluster's plan.
     StepStarted {
         cluster: &'a str,
@@ -50,11 +55,56 @@ pub struct Progress {
     pub quiet: bool,
     /// Where JSON-line events go, when asked for.
     events: Option<Mutex<std::fs::File>>,
+    /// Progress bars, one per cluster, when stderr is a terminal.
+    bars: Option<Bars>,
+}
+
+#[derive(Debug)]
+struct Bars {
+    multi: MultiProgress,
+    by_cluster: Mutex<BTreeMap<String, ProgressBar>>,
 }
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        Progress { quiet, events: None }
+        Progress {
+            quiet,
+            events: None,
+            bars: None,
+        }
+    }
+
+    /// Show a progress bar per cluster (for a terminal).
+    pub fn with_bars(mut self) -> Progress {
+        if !self.quiet {
+            self.bars = Some(Bars {
+                multi: MultiProgress::new(),
+                by_cluster: Mutex::new(BTreeMap::new()),
+            });
+        }
+        self
+    }
+
+    fn bar(&self, cluster: &str, f: impl FnOnce(&ProgressBar)) {
+        let Some(bars) = &self.bars else { return };
+        if let Ok(map) = bars.by_cluster.lock() {
+            if let Some(bar) = map.get(cluster) {
+                f(bar);
+            }
+        }
+    }
+
+    fn add_bar(&self, cluster: &str, steps: usize) {
+        let Some(bars) = &self.bars else { return };
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {wide_msg}")
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let bar = bars.multi.add(ProgressBar::new(steps as u64));
+        bar.set_style(style);
+        bar.set_prefix(cluster.to_string());
+        if let Ok(mut map) = bars.by_cluster.lock() {
+            map.insert(cluster.to_string(), bar);
+        }
     }
 
     /// Also write every event as one JSON line to `file`.
@@ -64,6 +114,10 @@ impl Progress {
     }
 
     fn line(&self, s: &str) {
+        if let Some(bars) = &self.bars {
+            let _ = bars.multi.println(s);
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{s}");
     }
@@ -71,18 +125,29 @@ impl Progress {
     /// A planned step's event.
     pub fn event(&self, e: &Event<'_>) {
         match e {
+            Event::Planned { cluster, steps } => {
+                tracing::info!(cluster, steps, "carrying out the plan");
+                self.add_bar(cluster, *steps);
+            }
             Event::StepStarted { cluster, step, .. } => {
-                tracing::debug!(cluster, node = %step.node, step = %step.step, "planned step started")
+                tracing::debug!(cluster, node = %step.node, step = %step.step, "planned step started");
+                self.bar(cluster, |b| b.set_message(step.to_string()));
             }
             Event::StepDone {
                 cluster,
                 step,
                 seconds,
                 ..
-            } => tracing::info!(cluster, node = %step.node, step = %step.step, seconds, "planned step done"),
+            } => {
+                tracing::info!(cluster, node = %step.node, step = %step.step, seconds, "planned step done");
+                self.bar(cluster, |b| b.inc(1));
+            }
             Event::StepFailed {
                 cluster, step, error, ..
-            } => tracing::warn!(cluster, node = %step.node, step = %step.step, error, "planned step failed"),
+            } => {
+                tracing::warn!(cluster, node = %step.node, step = %step.step, error, "planned step failed");
+                self.bar(cluster, |b| b.inc(1));
+            }
             Event::StepSkipped {
                 cluster,
                 step,
@@ -94,6 +159,7 @@ impl Progress {
                     "{cluster}: {}: {} ... skipped: {reason}",
                     step.node, step.step
                 ));
+                self.bar(cluster, |b| b.inc(1));
             }
         }
         if let Some(out) = &self.events {
@@ -133,6 +199,11 @@ impl Progress {
         if !self.quiet {
             self.line(&format!("{cluster}: {what}"));
         }
+    }
+
+    /// The cluster's steps are over: its bar stays, finished.
+    pub fn finished(&self, cluster: &str) {
+        self.bar(cluster, |b| b.finish_with_message("done"));
     }
 
     pub fn failed(&self, cluster: &str, e: &dyn std::fmt::Display) {

@@ -25,8 +25,11 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let repo = &loaded.repo;
     let renderer = Renderer::new(&repo.templates)?;
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
-    let commit = crate::source::head_commit(&dir);
+    let head = crate::source::head(&dir);
     let mut progress = Progress::new(output::quiet(g));
+    if std::io::stderr().is_terminal() {
+        progress = progress.with_bars();
+    }
     if let Some(path) = &a.events {
         let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         progress = progress.with_events(file);
@@ -37,7 +40,8 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             renderer: &renderer,
             store: &store,
             pool: &pool,
-            commit,
+            commit: head.as_ref().map(|h| h.id.clone()),
+            author: head.map(|h| h.author),
             progress: &progress,
             lock_wait: a.lock_timeout,
         };

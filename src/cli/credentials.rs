@@ -9,6 +9,7 @@ use super::args::{CredentialsArgs, Format, Global};
 use super::{exit, repo};
 use crate::model::{Cluster, Family, Fleet};
 use crate::render::ADMIN_USER;
+use crate::state::StateStore as _;
 
 #[derive(Debug, Serialize)]
 struct Credentials {

@@ -24,7 +24,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Observe one cluster as recorded (allocations, primary) and laid out now.
 pub async fn observe_cluster(
     repo: &Repo,
-    store: &StateStore,
+    store: &dyn StateStore,
     pool: &SshPool,
     c: &Cluster,
 ) -> anyhow::Result<(ClusterBefore, Vec<NodeObservation>)> {
@@ -39,7 +39,7 @@ pub async fn observe_cluster(
 /// clusters no longer in it, from their state).
 pub async fn observe_all(
     repo: &Repo,
-    store: &StateStore,
+    store: &dyn StateStore,
     recorded: &BTreeMap<String, ClusterState>,
     pool: &SshPool,
 ) -> anyhow::Result<Before> {

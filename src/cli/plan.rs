@@ -7,6 +7,7 @@ use crate::load::Numbering;
 use crate::plan::{self, Plan, PlanInput};
 use crate::render::Renderer;
 use crate::source::{self, Snapshot};
+use crate::state::StateStore as _;
 
 pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
@@ -46,7 +47,7 @@ fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         before: &plan::before::from_recorded(&recorded),
         base_requests: None,
         source: dir.display().to_string(),
-        against: format!("state in {}", store.dir().display()),
+        against: store.describe(),
         today: clock::today(),
     })?;
     Ok(Some(plan))

@@ -12,12 +12,12 @@ use crate::layout::history::Derived;
 use crate::load::{load, LoadContext, Loaded, Numbering};
 use crate::model::Fleet;
 use crate::source::Snapshot;
-use crate::state::{ClusterState, StateStore};
+use crate::state::{ClusterState, DirStore, StateStore};
 
 /// A repository opened from a working tree.
 pub struct Opened {
     pub loaded: Loaded,
-    pub store: StateStore,
+    pub store: DirStore,
     /// Recorded state per cluster, as read when opening.
     pub recorded: BTreeMap<String, ClusterState>,
 }
@@ -60,8 +60,8 @@ pub fn read_state(
     g: &Global,
     repo: &Path,
     snapshot: &Snapshot,
-) -> anyhow::Result<(StateStore, BTreeMap<String, ClusterState>)> {
-    let store = StateStore::open(state_dir(g, repo, snapshot));
+) -> anyhow::Result<(DirStore, BTreeMap<String, ClusterState>)> {
+    let store = DirStore::open(state_dir(g, repo, snapshot));
     let recorded = store
         .clusters()
         .with_context(|| format!("reading state in {}", store.dir().display()))?;

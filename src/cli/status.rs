@@ -120,7 +120,7 @@ fn verdict(statuses: &[ClusterStatus]) -> u8 {
 /// One cluster's nodes as observed, with the orphans it still holds.
 async fn cluster_status(
     repo: &Repo,
-    store: &StateStore,
+    store: &dyn StateStore,
     pool: &SshPool,
     c: &Cluster,
 ) -> anyhow::Result<ClusterStatus> {

@@ -190,7 +190,29 @@ pub(super) fn subdir_prefix(repo: &Repository, root: &Path) -> String {
 
 /// The commit HEAD points at in the git repository containing `root`, if any.
 pub fn head_commit(root: &Path) -> Option<String> {
+    head(root).map(|h| h.id)
+}
+
+/// The commit HEAD points at: its id and author, for the state and the
+/// audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub id: String,
+    /// "Name <email>".
+    pub author: String,
+}
+
+/// HEAD of the git repository containing `root`, if any.
+pub fn head(root: &Path) -> Option<Head> {
     let repo = Repository::discover(root).ok()?;
-    let head = repo.head().ok()?.peel_to_commit().ok()?;
-    Some(head.id().to_string())
+    let commit = repo.head().ok()?.peel_to_commit().ok()?;
+    let author = commit.author();
+    Some(Head {
+        id: commit.id().to_string(),
+        author: format!(
+            "{} <{}>",
+            String::from_utf8_lossy(author.name_bytes()),
+            String::from_utf8_lossy(author.email_bytes())
+        ),
+    })
 }

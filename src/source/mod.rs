@@ -8,7 +8,7 @@ mod problem;
 mod walk;
 mod worktree;
 
-pub use git::{from_revision, head_commit, GitCause, GitError};
+pub use git::{from_revision, head, head_commit, GitCause, GitError, Head};
 pub use history::{history, History};
 pub use problem::{ProblemKind, SourceProblem};
 pub use worktree::{from_worktree, WorktreeError};

@@ -1,18 +1,18 @@
-//! The embedded inventory store: a directory holding, per cluster, the node
-//! number allocations, the current primary and what was last applied to each
-//! node; plus locks so that two dbfleet processes never work on one cluster
-//! at once. Every write is atomic (temporary file, fsync, rename).
-//!
-//! Layout:
-//! ```text
-//! <dir>/clusters/<name>.json   ClusterState
-//! <dir>/locks/<name>.lock      held (flock) while a process works on the cluster
-//! ```
+//! The inventory store: per cluster, the node number allocations, the
+//! current primary, what was last applied to each node and the operation
+//! in progress; per cluster a lock, so that two dbfleet processes (an apply
+//! and the daemon) never work on one cluster at once; and the append-only
+//! audit log. Behind the [`StateStore`] trait; [`DirStore`], a directory
+//! beside the checkout, is the embedded default.
 
+mod audit;
+mod dir;
 mod files;
 mod lock;
 mod operation;
 
+pub use audit::AuditEntry;
+pub use dir::DirStore;
 pub use files::write_atomic;
 pub use lock::ClusterLock;
 pub use operation::{DoneStep, Operation, OperationKind};
@@ -20,6 +20,7 @@ pub use operation::{DoneStep, Operation, OperationKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::layout::Allocations;
 
@@ -82,86 +83,49 @@ pub struct AppliedFile {
     pub content: String,
 }
 
-/// The state directory.
-#[derive(Debug, Clone)]
-pub struct StateStore {
-    dir: PathBuf,
-}
-
-impl StateStore {
-    /// Open (without creating) the store at `dir`.
-    pub fn open(dir: impl Into<PathBuf>) -> StateStore {
-        StateStore { dir: dir.into() }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn cluster_path(&self, name: &str) -> PathBuf {
-        self.dir.join("clusters").join(format!("{name}.json"))
-    }
-
+/// Where dbfleet keeps what it recorded.
+///
+/// Guarantees every implementation gives: a saved [`ClusterState`] is read
+/// back whole or not at all (never half written); at most one holder of a
+/// cluster's lock at a time, the lock released when its guard is dropped or
+/// its process dies; audit lines are only ever appended.
+pub trait StateStore: Send + Sync {
     /// The recorded state of a cluster; empty when none was recorded.
-    pub fn cluster(&self, name: &str) -> Result<ClusterState, StateError> {
-        let path = self.cluster_path(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path, source })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClusterState::default()),
-            Err(source) => Err(StateError::Read { path, source }),
-        }
-    }
+    fn cluster(&self, name: &str) -> Result<ClusterState, StateError>;
 
     /// Every recorded cluster, by name.
-    pub fn clusters(&self) -> Result<BTreeMap<String, ClusterState>, StateError> {
-        let dir = self.dir.join("clusters");
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
-            Err(source) => return Err(StateError::Read { path: dir, source }),
-        };
-        let mut out = BTreeMap::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| StateError::Read {
-                path: dir.clone(),
-                source,
-            })?;
-            let file = entry.file_name().to_string_lossy().into_owned();
-            if let Some(name) = file.strip_suffix(".json") {
-                out.insert(name.to_string(), self.cluster(name)?);
-            }
-        }
-        Ok(out)
-    }
+    fn clusters(&self) -> Result<BTreeMap<String, ClusterState>, StateError>;
 
-    /// Record the state of a cluster (atomically).
-    pub fn save_cluster(&self, name: &str, state: &ClusterState) -> Result<(), StateError> {
-        let path = self.cluster_path(name);
-        let bytes = serde_json::to_vec_pretty(state).map_err(|source| StateError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
-        write_atomic(&path, &bytes, 0o600).map_err(|source| StateError::Write { path, source })
-    }
+    /// Record the state of a cluster.
+    fn save_cluster(&self, name: &str, state: &ClusterState) -> Result<(), StateError>;
 
     /// Take the cluster's lock, waiting up to `wait` while another process
-    /// holds it (zero: fail at once).
-    pub fn lock(&self, name: &str, wait: std::time::Duration) -> Result<ClusterLock, StateError> {
-        ClusterLock::acquire(&self.dir.join("locks"), name, wait)
+    /// holds it (zero: fail at once with [`StateError::Locked`]).
+    fn lock(&self, name: &str, wait: Duration) -> Result<ClusterLock, StateError>;
+
+    /// Append one line to the audit log.
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StateError>;
+
+    /// The local directory kept beside the state: generated secrets live
+    /// in it (for the directory store, the store itself).
+    fn dir(&self) -> &Path;
+
+    /// How the store is named to people, e.g. "state in /srv/fleet/.dbfleet".
+    fn describe(&self) -> String {
+        format!("state in {}", self.dir().display())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::DirStore;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn saves_atomically_and_privately() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = StateStore::open(dir.path().join("state"));
+        let store = DirStore::open(dir.path().join("state"));
         assert_eq!(store.cluster("db").expect("empty"), ClusterState::default());
         let mut s = ClusterState {
             primary: Some("10.0.0.1".into()),
@@ -187,7 +151,7 @@ mod tests {
     #[test]
     fn one_process_per_cluster() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = StateStore::open(dir.path());
+        let store = DirStore::open(dir.path());
         let now = std::time::Duration::ZERO;
         let held = store.lock("db", now).expect("first lock");
         let err = store.lock("db", now).expect_err("second lock must fail");
@@ -206,7 +170,7 @@ mod tests {
     #[test]
     fn a_waiting_lock_gets_its_turn() {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = StateStore::open(dir.path());
+        let store = DirStore::open(dir.path());
         let held = store.lock("db", std::time::Duration::ZERO).expect("first lock");
         let releaser = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(300));
@@ -221,10 +185,8 @@ mod tests {
             "waited for the holder"
         );
         releaser.join().expect("join");
-        let _again = StateStore::open(dir.path()).lock("db", std::time::Duration::ZERO);
-        let store2 = StateStore::open(dir.path());
-        let _mine = store2.lock("x", std::time::Duration::ZERO).expect("x");
-        let err = store2
+        let _mine = store.lock("x", std::time::Duration::ZERO).expect("x");
+        let err = store
             .lock("x", std::time::Duration::from_millis(200))
             .expect_err("still held after the wait");
         assert!(
@@ -234,11 +196,37 @@ mod tests {
     }
 
     #[test]
+    fn the_audit_log_is_appended_one_line_per_entry() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store: &dyn StateStore = &DirStore::open(dir.path().join("state"));
+        let entry = |step: &str| AuditEntry {
+            at: "2026-12-04T21:00:00Z".into(),
+            commit: Some("abc".into()),
+            author: Some("Ann <ann@example.internal>".into()),
+            operation: "converge-1-2".into(),
+            cluster: "db".into(),
+            node: Some("db1".into()),
+            step: step.into(),
+            what: step.into(),
+            result: "ok".into(),
+            error: None,
+        };
+        store.append_audit(&entry("start")).expect("first");
+        store.append_audit(&entry("record")).expect("second");
+        let text = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).expect("log");
+        let lines: Vec<AuditEntry> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect();
+        assert_eq!(lines, vec![entry("start"), entry("record")]);
+    }
+
+    #[test]
     fn corrupt_state_is_an_error_not_a_reset() {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::create_dir_all(dir.path().join("clusters")).expect("mkdir");
         std::fs::write(dir.path().join("clusters/db.json"), "{not json").expect("write");
-        let err = StateStore::open(dir.path()).cluster("db").expect_err("corrupt");
+        let err = DirStore::open(dir.path()).cluster("db").expect_err("corrupt");
         assert!(err.to_string().contains("is corrupt"), "{err}");
     }
 }
