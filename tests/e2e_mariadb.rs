@@ -143,9 +143,10 @@ fn apply_builds_rolls_and_rolls_back() {
         .iter()
         .map(|h| lab.ssh_ok(h, "cat /etc/mysql/my.cnf"))
         .collect();
-    let bad = [("max_connections", "lots"), restart[1]];
+    // (A value validate cannot judge: only the server can say no.)
+    let bad = [live[0], restart[1], ("sql_mode", "NO_SUCH_MODE")];
     repo.commit_files(
-        "max_connections lots",
+        "sql_mode NO_SUCH_MODE",
         &[("clusters/maria.toml", &cluster_toml(&lab, &bad))],
     );
     let out = apply();
@@ -156,7 +157,7 @@ fn apply_builds_rolls_and_rolls_back() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("Error while setting value 'lots' to 'max_connections'"),
+        stderr.contains("Error while setting value 'NO_SUCH_MODE' to 'sql_mode'"),
         "MariaDB's message missing:\n{stderr}"
     );
     // Every node's new file was checked before any was written.

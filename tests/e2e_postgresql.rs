@@ -160,9 +160,14 @@ fn apply_builds_rolls_and_rolls_back() {
         .iter()
         .map(|h| lab.ssh_ok(h, &format!("cat {CONF_DIR}/postgresql.conf")))
         .collect();
-    let bad = [("work_mem", "lots"), ("shared_buffers", "48MB")];
+    // (A parameter validate has no table for: only PostgreSQL can say no.)
+    let bad = [
+        ("work_mem", "8MB"),
+        ("shared_buffers", "48MB"),
+        ("default_transaction_isolation", "lots"),
+    ];
     repo.commit_files(
-        "work_mem lots",
+        "default_transaction_isolation lots",
         &[("clusters/pg.toml", &cluster_toml(&lab, &bad))],
     );
     let out = apply();
@@ -173,7 +178,7 @@ fn apply_builds_rolls_and_rolls_back() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("invalid value for parameter \"work_mem\": \"lots\""),
+        stderr.contains("invalid value for parameter \"default_transaction_isolation\": \"lots\""),
         "PostgreSQL's message missing:\n{stderr}"
     );
     for (i, h) in HOSTS.iter().enumerate() {

@@ -213,8 +213,12 @@ fn apply_builds_rolls_and_rolls_back(e: &Engine) {
         .iter()
         .map(|h| lab.ssh_ok(h, &format!("cat {}", e.conf())))
         .collect();
-    let bad = [restart[0], restart[1], ("maxmemory-policy", "bogus")];
-    repo.commit_files("maxmemory-policy bogus", &[(&file, &e.cluster_toml(&lab, &bad))]);
+    // (A parameter validate has no table for: only the engine can say no.)
+    let bad = [restart[0], restart[1], ("repl-diskless-load", "bogus")];
+    repo.commit_files(
+        "repl-diskless-load bogus",
+        &[(&file, &e.cluster_toml(&lab, &bad))],
+    );
     let out = apply();
     assert!(
         !out.status.success(),
@@ -224,15 +228,15 @@ fn apply_builds_rolls_and_rolls_back(e: &Engine) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - \
+            "ERR CONFIG SET failed (possibly related to argument 'repl-diskless-load') - \
              argument(s) must be one of the following:"
         ),
         "the engine's message is missing:\n{stderr}"
     );
     for (i, h) in HOSTS.iter().enumerate() {
         assert_eq!(
-            cli.run(h, "CONFIG GET maxmemory-policy"),
-            "maxmemory-policy\nnoeviction",
+            cli.run(h, "CONFIG GET repl-diskless-load"),
+            "repl-diskless-load\ndisabled",
             "{h}"
         );
         assert_eq!(pid(&lab, e, h), pids[i], "{h} restarted");
