@@ -361,13 +361,23 @@ fn add_a_fourth_node(e: &Engine) {
         format!("+{} ", e.setting.0),
         format!("! {n3} ({ip3}, replica, #3): ORPHANED"),
         "no longer in the cluster file; nothing will be deleted.".to_string(),
-        format!("requests/remove-node-{n3}.toml"),
+        // dated like every request file: requests/<YYYY-MM-DD>-remove-node-<node>.toml
+        format!("-remove-node-{n3}.toml"),
         "action = \"remove-node\"".to_string(),
         format!("confirm = \"{n3}\""),
     ] {
         assert!(plan.contains(&want), "plan lacks {want:?}:\n{plan}");
     }
     assert!(!plan.contains(&e.node(5)), "no node 5 expected:\n{plan}");
+    let suggested = plan
+        .split_whitespace()
+        .find(|w| w.ends_with(&format!("-remove-node-{n3}.toml")))
+        .unwrap_or_default();
+    assert!(
+        suggested.starts_with("requests/")
+            && suggested["requests/".len()..].split('-').take(3).map(str::len).eq([4, 2, 2]),
+        "the suggested request is not requests/<date>-remove-node-{n3}.toml: {suggested:?}\n{plan}"
+    );
     let out = run(&["plan", "--format", "json"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan json");

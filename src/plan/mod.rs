@@ -138,7 +138,7 @@ pub struct FileChange {
 /// A request file the user could commit; shown for orphans.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SuggestedRequest {
-    /// Suggested path, e.g. `requests/remove-node-pg3.toml`.
+    /// Suggested path, e.g. `requests/2026-11-22-remove-node-pg3.toml`.
     pub path: String,
     pub toml: String,
 }
