@@ -371,11 +371,16 @@ fn add_a_fourth_node(e: &Engine) {
     assert!(!plan.contains(&e.node(5)), "no node 5 expected:\n{plan}");
     let suggested = plan
         .split_whitespace()
+        .map(|w| w.trim_end_matches(':'))
         .find(|w| w.ends_with(&format!("-remove-node-{n3}.toml")))
         .unwrap_or_default();
     assert!(
         suggested.starts_with("requests/")
-            && suggested["requests/".len()..].split('-').take(3).map(str::len).eq([4, 2, 2]),
+            && suggested["requests/".len()..]
+                .split('-')
+                .take(3)
+                .map(str::len)
+                .eq([4, 2, 2]),
         "the suggested request is not requests/<date>-remove-node-{n3}.toml: {suggested:?}\n{plan}"
     );
     let out = run(&["plan", "--format", "json"]);

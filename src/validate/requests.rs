@@ -31,6 +31,12 @@ pub fn check(input: &Input<'_>) -> Vec<Diagnostic> {
             );
         }
         let req = &rf.request;
+        if let Some(Err((why, label))) = req.timeout_field().map(super::fleet::positive_duration) {
+            out.push(
+                at.err("/timeout", why, label)
+                    .help("a duration such as \"90s\", \"10m\" or \"2h\""),
+            );
+        }
         let name = req.cluster();
         let Some((cfile, cluster)) = input.clusters.iter().find(|(_, c)| c.name == name) else {
             if input.failed_files.iter().any(|f| f.starts_with("clusters/")) {
@@ -102,7 +108,7 @@ impl At<'_> {
 fn confirm_problem(req: &Request, at: &At<'_>) -> Option<Diagnostic> {
     let (what, expected, confirm) = match req {
         Request::RemoveNode { node, confirm, .. } => ("node", node.as_str(), confirm),
-        Request::DeleteCluster { cluster, confirm } => ("cluster", cluster.as_str(), confirm),
+        Request::DeleteCluster { cluster, confirm, .. } => ("cluster", cluster.as_str(), confirm),
         _ => return None,
     };
     (confirm != expected).then(|| {
