@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::apply::{Apply, ApplyError, ClusterReport};
 use crate::model::Cluster;
 use crate::plan::{ClusterPlan, PlannedStep};
+use crate::state::{RequestRecord, RequestState};
 use crate::transport::BoxFuture;
 
 /// What the planner says a cluster needs next.
@@ -83,15 +84,74 @@ pub struct Outcome {
     /// the gate said no).
     pub executed: bool,
     pub report: Result<ClusterReport, ApplyError>,
+    /// The requests that ran (or resumed), in order, as they ended.
+    pub requests: Vec<RequestRecord>,
 }
 
-/// Bring one cluster to what the repository says.
+/// Bring one cluster to what the repository says: a request that a
+/// killed run left running is finished first (the cluster must not be
+/// converged halfway through a switchover); then the cluster converges;
+/// then its pending requests run, in commit order, each once. A request
+/// that does not succeed stops the ones after it.
 pub async fn reconcile_cluster(apply: &Apply<'_>, c: &Cluster, gate: &dyn Gate) -> Outcome {
+    let mut ran = Vec::new();
+    let running = match apply.store.cluster(&c.name) {
+        Ok(state) => state
+            .requests
+            .values()
+            .find(|r| r.state == RequestState::Running)
+            .map(|r| r.id.clone()),
+        Err(e) => {
+            gate.approve(None).await;
+            return error_policy(Err(e.into()), false, ran);
+        }
+    };
+    let due: Vec<_> = apply
+        .queue
+        .iter()
+        .filter(|d| d.file.request.cluster() == c.name)
+        .collect();
+    if let Some(d) = running.and_then(|id| due.iter().find(|d| d.file.id == id)) {
+        match apply.run_request(c, d).await {
+            Ok(record) => ran.push(record),
+            Err(e) => {
+                gate.approve(None).await;
+                return error_policy(Err(e), false, ran);
+            }
+        }
+    }
+    let mut outcome = converge(apply, c, gate).await;
+    outcome.requests = ran;
+    if outcome.report.is_err() || !outcome.executed {
+        return outcome;
+    }
+    let done: Vec<String> = outcome.requests.iter().map(|r| r.id.clone()).collect();
+    for d in due.iter().filter(|d| !done.contains(&d.file.id)) {
+        match apply.run_request(c, d).await {
+            Ok(record) => {
+                let ok = record.state == RequestState::Succeeded;
+                outcome.requests.push(record);
+                if !ok {
+                    break;
+                }
+            }
+            Err(e) => {
+                outcome.report = Err(e);
+                outcome.requeue_after = Some(RETRY_AFTER);
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// Converge the cluster: prepare, plan, gate, execute.
+async fn converge(apply: &Apply<'_>, c: &Cluster, gate: &dyn Gate) -> Outcome {
     let prepared = match apply.prepare(c).await {
         Ok(p) => p,
         Err(e) => {
             gate.approve(None).await;
-            return error_policy(Err(e), false);
+            return error_policy(Err(e), false, Vec::new());
         }
     };
     let next = next(&prepared.plan);
@@ -100,6 +160,7 @@ pub async fn reconcile_cluster(apply: &Apply<'_>, c: &Cluster, gate: &dyn Gate) 
             requeue_after: None,
             executed: false,
             report: Err(ApplyError::Cancelled),
+            requests: Vec::new(),
         };
     }
     let report = apply.execute(prepared).await;
@@ -108,17 +169,23 @@ pub async fn reconcile_cluster(apply: &Apply<'_>, c: &Cluster, gate: &dyn Gate) 
             requeue_after: Some(after),
             executed: true,
             report,
+            requests: Vec::new(),
         },
-        (_, report) => error_policy(report, true),
+        (_, report) => error_policy(report, true, Vec::new()),
     }
 }
 
 /// A failed reconcile is tried again after [`RETRY_AFTER`]; a successful
 /// one waits for the next trigger.
-fn error_policy(report: Result<ClusterReport, ApplyError>, executed: bool) -> Outcome {
+fn error_policy(
+    report: Result<ClusterReport, ApplyError>,
+    executed: bool,
+    requests: Vec<RequestRecord>,
+) -> Outcome {
     Outcome {
         requeue_after: report.is_err().then_some(RETRY_AFTER),
         executed,
         report,
+        requests,
     }
 }

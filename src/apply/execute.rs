@@ -222,6 +222,13 @@ impl ClusterRun<'_> {
                 report.files_written += usize::from(self.write_if_changed(t.as_ref(), node, f).await?);
                 Ok(())
             }
+            Step::WriteConfigs => {
+                let files = self.files.get(&node.name).cloned().unwrap_or_default();
+                for f in &files {
+                    report.files_written += usize::from(self.write_if_changed(t.as_ref(), node, f).await?);
+                }
+                Ok(())
+            }
             Step::ApplyFirewall => self.firewall(node, report).await,
             Step::InitDataDir => {
                 self.step(node, "initialise data directory", d.init(t.as_ref(), &cx))
@@ -262,6 +269,36 @@ impl ClusterRun<'_> {
                 Ok(())
             }
             Step::Record => self.record(state, node),
+            Step::Fence => {
+                let hold = self.remaining();
+                self.step(node, "fence", d.fence(t.as_ref(), &cx, hold)).await
+            }
+            Step::Unfence => {
+                self.step(node, "lift the fence", d.unfence(t.as_ref(), &cx))
+                    .await
+            }
+            Step::WaitCaughtUp { from } => {
+                let source = self.node(from).ok_or_else(|| missing(&node.name, from))?;
+                let (st, scx) = (self.transport(source), self.cx(source, &paths));
+                let what = format!("read the write position of {from}");
+                let position = self
+                    .step(source, &what, d.write_position(st.as_ref(), &scx))
+                    .await?;
+                let what = format!("catch up with {from} at {position}");
+                let wait = d.wait_caught_up(t.as_ref(), &cx, &position, self.remaining());
+                self.step(node, &what, wait).await
+            }
+            Step::Promote => self.step(node, "promote", d.promote(t.as_ref(), &cx)).await,
+            Step::Repoint { to } => {
+                let target = self.node(to).ok_or_else(|| missing(&node.name, to))?;
+                let peer = crate::layout::PeerRef {
+                    name: target.name.clone(),
+                    number: target.number,
+                    host: target.host.clone(),
+                };
+                let what = format!("replicate from {to}");
+                self.step(node, &what, d.repoint(t.as_ref(), &cx, &peer)).await
+            }
         }
     }
 }
@@ -277,7 +314,13 @@ fn skipped(s: &PlannedStep, failed: &BTreeSet<&str>) -> Option<String> {
 
 /// Whether a failure in this phase stops the rest of the cluster's plan.
 fn halts(phase: Phase) -> bool {
-    matches!(phase, Phase::Build | Phase::Check | Phase::Roll | Phase::Grant)
+    match phase {
+        Phase::Build | Phase::Check | Phase::Roll | Phase::Grant => true,
+        // A switchover goes on only from a phase that completed.
+        Phase::Fence | Phase::CatchUp | Phase::Promote | Phase::Abort => true,
+        // The other nodes are repointed even when one could not be.
+        Phase::Firewall | Phase::Seed | Phase::Repair | Phase::Repoint => false,
+    }
 }
 
 fn missing(node: &str, what: &str) -> ApplyError {

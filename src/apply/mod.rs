@@ -18,6 +18,7 @@ mod execute;
 mod firewall;
 mod node;
 mod progress;
+mod request;
 
 pub use progress::{Event, Progress};
 
@@ -134,10 +135,13 @@ pub struct Apply<'a> {
     pub progress: &'a Progress,
     /// How long to wait for a cluster's lock held by another process.
     pub lock_wait: std::time::Duration,
+    /// The request files not yet finished, in commit order: each runs
+    /// after its cluster converged ([`crate::reconcile`]).
+    pub queue: &'a [crate::requests::Due<'a>],
 }
 
 impl Apply<'_> {
-    fn fleet(&self) -> &Fleet {
+    pub(crate) fn fleet(&self) -> &Fleet {
         &self.repo.fleet
     }
 
@@ -275,6 +279,8 @@ struct ClusterRun<'a> {
     running: BTreeMap<String, bool>,
     /// The operation the steps belong to (its id, for the audit log).
     operation: String,
+    /// When the work must be done (a request's timeout): waits end then.
+    deadline: Option<std::time::Instant>,
 }
 
 impl<'a> ClusterRun<'a> {
@@ -316,6 +322,15 @@ impl<'a> ClusterRun<'a> {
             services,
             running,
             operation: String::new(),
+            deadline: None,
+        }
+    }
+
+    /// How long a wait may still take: until the deadline, or a minute.
+    fn remaining(&self) -> std::time::Duration {
+        match self.deadline {
+            Some(d) => d.saturating_duration_since(std::time::Instant::now()),
+            None => std::time::Duration::from_secs(60),
         }
     }
 

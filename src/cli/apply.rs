@@ -26,6 +26,14 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let renderer = Renderer::new(&repo.templates)?;
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let head = crate::source::head(&dir);
+    let ledger = super::requests::ledger(&recorded);
+    let standings = super::requests::standings(&dir, &repo.requests, &ledger);
+    for s in &standings {
+        if let crate::requests::Standing::EditedAfterRun(r) = s {
+            eprintln!("warning: {}", super::requests::edited_line(r));
+        }
+    }
+    let queue = super::requests::due(&standings);
     let mut progress = Progress::new(output::quiet(g));
     if std::io::stderr().is_terminal() {
         progress = progress.with_bars();
@@ -44,6 +52,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             author: head.map(|h| h.author),
             progress: &progress,
             lock_wait: a.lock_timeout,
+            queue: &queue,
         };
         // Every cluster is locked, observed and planned at once; the plans
         // are shown together and, once approved, carried out as they are,
@@ -59,7 +68,8 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                 against: "the hosts".into(),
                 today: super::clock::today(),
             };
-            let plan = plan::assemble(&input, plans);
+            let mut plan = plan::assemble(&input, plans);
+            super::requests::annotate(&mut plan, repo, &standings, input.before);
             print!("{}", plan::to_text(&plan, output::color_stdout(g)));
             Ok(!plan.has_changes() || a.yes || confirm()?)
         };
@@ -93,6 +103,12 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                     ok = false;
                     eprintln!("{name}: FAILED: {}", error_chain(e));
                 }
+            }
+        }
+        for r in outcomes.iter().flat_map(|o| &o.requests) {
+            eprintln!("{}: {}", r.cluster, super::requests::outcome_line(r));
+            if r.state != crate::state::RequestState::Succeeded {
+                ok = false;
             }
         }
         if outcomes

@@ -11,6 +11,7 @@ mod online;
 mod output;
 mod plan;
 mod repo;
+mod requests;
 mod schema;
 mod status;
 mod target;

@@ -41,15 +41,17 @@ fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         return Ok(None);
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
-    let plan = plan::plan(&PlanInput {
+    let before = plan::before::from_recorded(&recorded);
+    let mut plan = plan::plan(&PlanInput {
         repo: &loaded.repo,
         renderer: &renderer,
-        before: &plan::before::from_recorded(&recorded),
+        before: &before,
         base_requests: None,
         source: dir.display().to_string(),
         against: store.describe(),
         today: clock::today(),
     })?;
+    annotate_requests(dir, &mut plan, &loaded.repo, &recorded, &before);
     Ok(Some(plan))
 }
 
@@ -68,7 +70,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
     let plan = online::runtime()?.block_on(async {
         let before = online::observe_all(&loaded.repo, &store, &recorded, &pool).await?;
         pool.disconnect_all().await;
-        let plan = plan::plan(&PlanInput {
+        let mut plan = plan::plan(&PlanInput {
             repo: &loaded.repo,
             renderer: &renderer,
             before: &before,
@@ -77,6 +79,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
             against: "the hosts".into(),
             today: clock::today(),
         })?;
+        annotate_requests(dir, &mut plan, &loaded.repo, &recorded, &before);
         anyhow::Ok(plan)
     })?;
     Ok(Some(plan))
@@ -133,6 +136,20 @@ fn against_base(
         plan.set_base_problem(problem);
     }
     Ok(Some(plan))
+}
+
+/// The requests of a plan against the state or the hosts, as the ledger
+/// says they stand.
+fn annotate_requests(
+    dir: &Path,
+    plan: &mut Plan,
+    repo: &crate::model::Repo,
+    recorded: &std::collections::BTreeMap<String, crate::state::ClusterState>,
+    before: &plan::Before,
+) {
+    let ledger = super::requests::ledger(recorded);
+    let standings = super::requests::standings(dir, &repo.requests, &ledger);
+    super::requests::annotate(plan, repo, &standings, before);
 }
 
 fn label(snap: &Snapshot, name: &str) -> String {

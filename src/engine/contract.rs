@@ -209,6 +209,62 @@ pub trait Driver: Send + Sync {
         from: &'a PeerRef,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// On the primary of a switchover: stop taking writes, and keep it so
+    /// for at least `hold` (an engine whose fence expires by itself, the
+    /// Redis family's CLIENT PAUSE, holds it that long). MySQL family:
+    /// read_only (and super_read_only where the engine has it), client
+    /// connections ended. PostgreSQL: a clean (fast) stop, which writes the
+    /// shutdown checkpoint its standbys receive. Redis family: CLIENT PAUSE
+    /// WRITE. Idempotent.
+    fn fence<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        hold: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Undo [`Driver::fence`] on a node that is still the primary (a
+    /// switchover that failed before its promote). Idempotent.
+    fn unfence<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>>;
+
+    /// The write position of a fenced primary, in the engine's terms: the
+    /// GTID set of its binary log, the LSN of its shutdown checkpoint, the
+    /// replication offset. Read from the stopped server's control file where
+    /// the fence stopped it.
+    fn write_position<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+    ) -> BoxFuture<'a, Result<String>>;
+
+    /// On a replica: wait until it has applied everything up to
+    /// `position` (from [`Driver::write_position`] of its primary), for at
+    /// most `timeout`; `NotHealthy` past it.
+    fn wait_caught_up<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        position: &'a str,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Make this replica a writable primary: stop replicating and forget
+    /// its source, leave recovery, accept writes. Idempotent: nothing on a
+    /// node that already is a writable primary.
+    fn promote<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>>;
+
+    /// Make this node (a replica of the old primary, or the fenced old
+    /// primary itself) replicate from `to`, the new primary, without a new
+    /// seed: a GTID repoint, a cleanly stopped primary started as a
+    /// standby, REPLICAOF. Its rendered configuration (which names `to`)
+    /// is already written. Waits until the stream is up. Idempotent.
+    fn repoint<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        to: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>>;
+
     /// The settings that differ between two renderings of the node's main
     /// config file (pure; no I/O).
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange>;

@@ -139,6 +139,7 @@ fn simulated(
         primary,
         applied,
         commit: None,
+        requests: Default::default(),
     }
 }
 
@@ -440,12 +441,14 @@ fn plan_requests(
                     c.nodes.iter().find(|n| n.name == name).map(|n| n.host.clone())
                 }),
                 status,
+                steps: Vec::new(),
+                reason: None,
             }
         })
         .collect()
 }
 
-fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
+pub fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
     let mut s = Summary::default();
     for c in clusters {
         match c.change {
@@ -464,14 +467,20 @@ fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
             s.files_changed += n.files.len();
         }
     }
-    // Pending requests are listed but make no difference to apply: request
-    // execution is not part of this version. New and edited requests (plan
-    // --base) are what a pull request changes.
-    s.requests_to_run = requests.iter().filter(|r| r.status == RequestStatus::New).count();
+    // Pending requests (and one a killed run left running) are what apply
+    // will run; new and edited ones (plan --base) what a pull request
+    // changes.
+    let runs = |r: &&RequestPlan| {
+        matches!(
+            r.status,
+            RequestStatus::New | RequestStatus::Pending | RequestStatus::Running
+        )
+    };
+    s.requests_to_run = requests.iter().filter(runs).count();
     s.has_changes = s.clusters_to_create + s.clusters_to_update + s.clusters_orphaned + s.nodes_orphaned > 0
         || requests
             .iter()
-            .any(|r| matches!(r.status, RequestStatus::New | RequestStatus::Edited));
+            .any(|r| runs(&r) || r.status == RequestStatus::Edited);
     s
 }
 

@@ -113,14 +113,29 @@ pub fn to_markdown(plan: &Plan) -> String {
                 (None, _) => format!("`{}`", r.cluster),
             };
             let status = match r.status {
-                RequestStatus::Pending => "pending (this version of apply does not run requests)",
+                RequestStatus::Pending => "pending: runs once the cluster has converged",
+                RequestStatus::Running => "RUNNING: interrupted; the next apply resumes it",
+                RequestStatus::Succeeded => "succeeded",
+                RequestStatus::Failed => "FAILED",
+                RequestStatus::Refused => "refused",
                 RequestStatus::New => "new: runs once merged",
                 RequestStatus::Edited => "**edited after commit: never re-run**",
                 RequestStatus::Unchanged => "unchanged",
             };
+            let status = match &r.reason {
+                Some(why) => format!("{status}: {}", escape_cell(why)),
+                None => status.to_string(),
+            };
             let _ = writeln!(out, "| `{}` | {} | {} | {} |", r.id, r.action, target, status);
         }
         out.push('\n');
+        for r in plan.requests.iter().filter(|r| !r.steps.is_empty()) {
+            let _ = writeln!(out, "`{}` will:\n", r.id);
+            for s in &r.steps {
+                let _ = writeln!(out, "1. `{}`: {}", s.node, s.step);
+            }
+            out.push('\n');
+        }
     }
     out
 }

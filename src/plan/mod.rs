@@ -17,7 +17,7 @@ mod text;
 pub use before::{Before, ClusterBefore, NodeBefore};
 pub use build::{
     applied_node, assemble, plan, plan_cluster, plan_cluster_rendered, replication_sources,
-    sha256 as sha256_hex, simulate_applied, PlanError, PlanInput, Recorded, Rendered,
+    sha256 as sha256_hex, simulate_applied, summarise, PlanError, PlanInput, Recorded, Rendered,
 };
 pub use diff::unified_diff;
 pub use markdown::to_markdown;
@@ -170,6 +170,14 @@ pub struct RequestPlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     pub status: RequestStatus,
+    /// What it will do, step by step, as the nodes are laid out now
+    /// (pending requests).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<PlannedStep>,
+    /// A precheck that the plan already sees failing (online plans), or,
+    /// for a request that ran, why it failed or was refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,6 +185,14 @@ pub struct RequestPlan {
 pub enum RequestStatus {
     /// Not run yet: apply runs it, in commit order.
     Pending,
+    /// Started by a run that did not finish it: the next apply resumes it.
+    Running,
+    /// Ran and succeeded.
+    Succeeded,
+    /// Ran and failed.
+    Failed,
+    /// Ran; a precheck refused it, nothing was changed.
+    Refused,
     /// Added by the head revision (plan --base): runs once merged and applied.
     New,
     /// Changed after it was committed: never re-run, reported.

@@ -15,6 +15,9 @@ pub enum Step {
     InitDataDir,
     /// Write a rendered config file atomically, keeping the previous one.
     WriteConfig { path: String },
+    /// Write every rendered engine config file of the node that differs
+    /// from what it holds (after its role changed).
+    WriteConfigs,
     /// Write the engine's secret files (passwords; never in a rendered file).
     WriteSecrets,
     /// Start the engine and wait until it is healthy.
@@ -45,6 +48,17 @@ pub enum Step {
     ClaimData,
     /// Record in the state store what the node now holds.
     Record,
+    /// Stop the primary taking writes (a switchover's first step).
+    Fence,
+    /// Let a fenced primary take writes again (a switchover that stopped
+    /// before its promote).
+    Unfence,
+    /// Wait until this node has applied everything `from` (fenced) wrote.
+    WaitCaughtUp { from: String },
+    /// Make this replica the writable primary.
+    Promote,
+    /// Replicate from `to`, the new primary, without a new seed.
+    Repoint { to: String },
 }
 
 impl fmt::Display for Step {
@@ -53,6 +67,7 @@ impl fmt::Display for Step {
             Step::InitDataDir => write!(f, "initialise the data directory"),
             Step::WriteConfig { path } => write!(f, "write {path}"),
             Step::WriteSecrets => write!(f, "write the secret files"),
+            Step::WriteConfigs => write!(f, "write its configuration for the new roles"),
             Step::Start => write!(f, "start the engine"),
             Step::CreateUsers => write!(f, "create the admin and replication users"),
             Step::GrantAccess => write!(f, "create users for the new nodes"),
@@ -63,6 +78,11 @@ impl fmt::Display for Step {
             Step::ApplyFirewall => write!(f, "load the firewall rules (nft -f)"),
             Step::ClaimData => write!(f, "mark the data directory as the cluster's"),
             Step::Record => write!(f, "record the applied files"),
+            Step::Fence => write!(f, "stop taking writes (fence)"),
+            Step::Unfence => write!(f, "take writes again (lift the fence)"),
+            Step::WaitCaughtUp { from } => write!(f, "wait until it has everything {from} wrote"),
+            Step::Promote => write!(f, "become the primary"),
+            Step::Repoint { to } => write!(f, "replicate from {to}"),
         }
     }
 }
@@ -86,6 +106,17 @@ pub enum Phase {
     Seed,
     /// Stopped engines started, broken replication repaired.
     Repair,
+    /// A switchover: the old primary stops taking writes.
+    Fence,
+    /// A switchover: the new primary catches up with the fenced one.
+    CatchUp,
+    /// A switchover: the new primary takes over.
+    Promote,
+    /// A switchover: the other nodes follow the new primary.
+    Repoint,
+    /// A switchover that stopped before its promote: the old primary takes
+    /// writes again.
+    Abort,
 }
 
 impl Phase {
@@ -98,6 +129,11 @@ impl Phase {
             Phase::Grant => "grant",
             Phase::Seed => "seed",
             Phase::Repair => "repair",
+            Phase::Fence => "fence",
+            Phase::CatchUp => "wait-caught-up",
+            Phase::Promote => "promote",
+            Phase::Repoint => "repoint",
+            Phase::Abort => "abort",
         }
     }
 }
@@ -130,7 +166,10 @@ impl PlannedStep {
     /// replication source).
     pub fn needs(&self) -> Option<&str> {
         match &self.step {
-            Step::SeedFromPrimary { from } | Step::StartReplication { from } => Some(from),
+            Step::SeedFromPrimary { from }
+            | Step::StartReplication { from }
+            | Step::WaitCaughtUp { from } => Some(from),
+            Step::Repoint { to } => Some(to),
             _ => None,
         }
     }

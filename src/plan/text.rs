@@ -23,12 +23,22 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
                 (None, _) => r.cluster.clone(),
             };
             let status = match r.status {
-                RequestStatus::Pending => "pending (this version of apply does not run requests)",
+                RequestStatus::Pending => "pending: runs once the cluster has converged",
+                RequestStatus::Running => "RUNNING: interrupted; the next apply resumes it",
+                RequestStatus::Succeeded => "succeeded",
+                RequestStatus::Failed => "FAILED",
+                RequestStatus::Refused => "refused",
                 RequestStatus::New => "new, will run once merged",
                 RequestStatus::Edited => "EDITED after it was committed: never re-run",
                 RequestStatus::Unchanged => "unchanged",
             };
             let _ = writeln!(out, "  {} {} {}: {}", r.id, r.action, target, status);
+            if let Some(why) = &r.reason {
+                let _ = writeln!(out, "      {why}");
+            }
+            for s in &r.steps {
+                let _ = writeln!(out, "      - {s}");
+            }
         }
     }
     let _ = writeln!(out, "\n{}", summary_line(&plan.summary));

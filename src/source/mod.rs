@@ -4,12 +4,14 @@
 
 mod git;
 mod history;
+mod origins;
 mod problem;
 mod walk;
 mod worktree;
 
 pub use git::{from_revision, head, head_commit, GitCause, GitError, Head};
 pub use history::{history, History};
+pub use origins::{request_origins, FileOrigin};
 pub use problem::{ProblemKind, SourceProblem};
 pub use worktree::{from_worktree, WorktreeError};
 

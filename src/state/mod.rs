@@ -8,12 +8,14 @@
 mod audit;
 mod dir;
 mod files;
+mod ledger;
 mod lock;
 mod operation;
 
 pub use audit::AuditEntry;
 pub use dir::DirStore;
 pub use files::write_atomic;
+pub use ledger::{now as ledger_now, PhaseTiming, RequestRecord, RequestState};
 pub use lock::ClusterLock;
 pub use operation::{DoneStep, Operation, OperationKind};
 
@@ -63,6 +65,9 @@ pub struct ClusterState {
     /// that was killed, so the next one knows it resumes, and from where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<Operation>,
+    /// The request ledger of the cluster, by request id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, RequestRecord>,
     /// Commit of the repository the last apply came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,

@@ -26,6 +26,7 @@ mod replication;
 mod seed;
 mod sql;
 mod status;
+mod switchover;
 #[cfg(test)]
 mod tests;
 
@@ -101,6 +102,50 @@ impl Driver for MysqlDriver {
 
     /// The `[mysqld]` settings that differ (and `[mysqld_safe]`'s, as
     /// `mysqld_safe.<key>`, which only a restart applies).
+    fn fence<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        _hold: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).fence().await })
+    }
+
+    fn unfence<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).unfence().await })
+    }
+
+    fn write_position<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move { Host::new(t, cx).write_position().await })
+    }
+
+    fn wait_caught_up<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        position: &'a str,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).wait_caught_up(position, timeout).await })
+    }
+
+    fn promote<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).promote().await })
+    }
+
+    fn repoint<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        to: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).repoint(to).await })
+    }
+
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
         cnf::changed_settings(old, new)
     }

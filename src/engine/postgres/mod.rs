@@ -23,6 +23,7 @@ mod lifecycle;
 mod live;
 mod replication;
 mod sql;
+mod switchover;
 #[cfg(test)]
 mod tests;
 
@@ -113,6 +114,50 @@ impl Driver for PostgresDriver {
 
     /// See [`conf::changed_settings`]: settings compared by value; a
     /// `pg_hba.conf` passed here gives the pseudo key [`HBA_KEY`].
+    fn fence<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        _hold: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::fence(t, cx))
+    }
+
+    fn unfence<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::unfence(t, cx))
+    }
+
+    fn write_position<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(switchover::write_position(t, cx))
+    }
+
+    fn wait_caught_up<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        position: &'a str,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::wait_caught_up(t, cx, position, timeout))
+    }
+
+    fn promote<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::promote(t, cx))
+    }
+
+    fn repoint<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        to: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::repoint(t, cx, to))
+    }
+
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
         conf::changed_settings(old, new)
     }

@@ -23,6 +23,7 @@ mod info;
 mod lifecycle;
 mod observe;
 mod replication;
+mod switchover;
 
 use crate::layout::PeerRef;
 use crate::transport::{BoxFuture, Transport};
@@ -83,6 +84,50 @@ impl Driver for RedisDriver {
         from: &'a PeerRef,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(replication::start_replication(t, cx, from))
+    }
+
+    fn fence<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        _hold: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::fence(t, cx))
+    }
+
+    fn unfence<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::unfence(t, cx))
+    }
+
+    fn write_position<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(switchover::write_position(t, cx))
+    }
+
+    fn wait_caught_up<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        position: &'a str,
+        timeout: std::time::Duration,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::wait_caught_up(t, cx, position, timeout))
+    }
+
+    fn promote<'a>(&'a self, t: &'a dyn Transport, cx: &'a NodeCx<'a>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::promote(t, cx))
+    }
+
+    fn repoint<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        to: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(switchover::repoint(t, cx, to))
     }
 
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
