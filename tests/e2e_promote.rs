@@ -1,0 +1,397 @@
+//! A planned switchover through the built `dbfleet` binary, on real servers
+//! in the lab, for MariaDB 10.11, PostgreSQL 15, Redis 7 and Valkey 9.1:
+//!
+//! 1. a primary-replica cluster on h1, h2, h3 is applied, rows written on h1;
+//! 2. a promote request for node 3 is committed; `plan` shows its steps;
+//! 3. a writer on h4 keeps writing over TCP to whichever node accepts
+//!    writes while `apply` runs the request; it counts acknowledged writes;
+//! 4. afterwards h3 is the primary: a write on h3 is read on h1 and h2, h1
+//!    replicates from h3, no acknowledged write is missing on any node,
+//!    `plan --detailed-exitcode` exits 0, the ledger says succeeded (status
+//!    JSON), the audit log has a line per phase with the commit's author,
+//!    and a second apply does not run it again (h3's pid unchanged).
+//!
+//! Skipped unless DBFLEET_LAB=1.
+//! Run: `DBFLEET_LAB=1 cargo test --test e2e_promote -- --test-threads=1 --nocapture`
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::engines::{
+    assert_port_free, drop_firewall_script, postgresql_reset_script, redis_reset_script, wait_for, MARIADB_CLIENT,
+    MARIADB_RESET, PSQL_CLIENT,
+};
+use common::fleet::{admin_password, lab_repo, nodes_toml, run_dbfleet, stdout, text};
+use common::lab::Lab;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Mariadb,
+    Postgresql,
+    Redis,
+    Valkey,
+}
+
+struct Engine {
+    kind: Kind,
+    cluster: &'static str,
+}
+
+const HOSTS: [&str; 3] = ["h1", "h2", "h3"];
+
+impl Engine {
+    fn port(&self) -> u16 {
+        match self.kind {
+            Kind::Mariadb => 3306,
+            Kind::Postgresql => 5432,
+            Kind::Redis => 6395,
+            Kind::Valkey => 6396,
+        }
+    }
+
+    fn pid_file(&self) -> &'static str {
+        match self.kind {
+            Kind::Mariadb => "/run/mysqld/mysqld.pid",
+            Kind::Postgresql => "/var/lib/postgresql/15/main/postmaster.pid",
+            Kind::Redis => "/run/redis/redis-server.pid",
+            Kind::Valkey => "/run/valkey/valkey-server.pid",
+        }
+    }
+
+    fn reset_script(&self) -> String {
+        let s = match self.kind {
+            Kind::Mariadb => MARIADB_RESET.to_string(),
+            Kind::Postgresql => postgresql_reset_script(),
+            Kind::Redis => redis_reset_script("redis", "/etc/redis/redis.conf"),
+            Kind::Valkey => redis_reset_script("valkey", "/etc/valkey/valkey.conf"),
+        };
+        format!("{s}\n{}", drop_firewall_script(self.cluster))
+    }
+
+    fn cluster_toml(&self, lab: &Lab) -> String {
+        let (engine, version) = match self.kind {
+            Kind::Mariadb => ("mariadb", "10.11"),
+            Kind::Postgresql => ("postgresql", "15"),
+            Kind::Redis => ("redis", "7.0"),
+            Kind::Valkey => ("valkey", "9.1"),
+        };
+        let port = match self.kind {
+            Kind::Redis | Kind::Valkey => format!("port = {}\n", self.port()),
+            _ => String::new(),
+        };
+        format!(
+            "name = \"{}\"\nengine = \"{engine}\"\nversion = \"{version}\"\ntopology = \"primary-replica\"\n\
+             {port}allowed_ips = [\"10.231.0.0/24\"]\n\n{}",
+            self.cluster,
+            nodes_toml(lab, &HOSTS)
+        )
+    }
+
+    /// The engine's client on `host`, as root over the local socket
+    /// (Redis family: the admin password); stdout trimmed.
+    fn local(&self, lab: &Lab, host: &str, pw: &str, input: &str) -> String {
+        let out = match self.kind {
+            Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
+            Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
+            Kind::Redis | Kind::Valkey => {
+                let dir = if self.kind == Kind::Redis { "redis" } else { "valkey" };
+                lab.ssh_with_input(
+                    host,
+                    &format!("REDISCLI_AUTH=\"$(cat)\" redis-cli -s /run/{dir}/{dir}-server.sock {input}"),
+                    pw.as_bytes(),
+                )
+            }
+        };
+        assert!(out.status.success(), "{host}: {input}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn wait(&self, lab: &Lab, host: &str, pw: &str, input: &str, want: &str) {
+        wait_for(host, input, want, Duration::from_secs(60), || match self.kind {
+            Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
+            Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
+            Kind::Redis | Kind::Valkey => {
+                let dir = if self.kind == Kind::Redis { "redis" } else { "valkey" };
+                lab.ssh_with_input(
+                    host,
+                    &format!("REDISCLI_AUTH=\"$(cat)\" redis-cli -s /run/{dir}/{dir}-server.sock {input}"),
+                    pw.as_bytes(),
+                )
+            }
+        });
+    }
+
+    /// Creates what the writer writes into (and, for MariaDB, its own
+    /// account: read_only does not hold back accounts with SUPER).
+    fn prepare_writes(&self, lab: &Lab, pw: &str) {
+        match self.kind {
+            Kind::Mariadb => {
+                self.local(
+                    lab,
+                    "h1",
+                    pw,
+                    "CREATE DATABASE e2e; CREATE TABLE e2e.w (id INT PRIMARY KEY); \
+                     CREATE USER app@'%' IDENTIFIED BY 'app-pw'; GRANT SELECT, INSERT ON e2e.* TO app@'%';",
+                );
+            }
+            Kind::Postgresql => {
+                self.local(lab, "h1", pw, "CREATE TABLE w (id int PRIMARY KEY);");
+            }
+            Kind::Redis | Kind::Valkey => {}
+        }
+    }
+
+    /// A shell loop for h4 that writes ids 1, 2, 3... one at a time to the
+    /// first node that accepts it, printing each acknowledged id, until
+    /// `stop` exists.
+    fn writer_script(&self, lab: &Lab, pw: &str, stop: &str) -> String {
+        let hosts: Vec<String> = HOSTS.iter().map(|h| lab.ip(h).to_string()).collect();
+        let port = self.port();
+        let attempt = match self.kind {
+            Kind::Mariadb => format!(
+                "mariadb -h \"$h\" -P {port} -u app -papp-pw --connect-timeout=1 -e \"INSERT INTO e2e.w VALUES ($i)\" 2>/dev/null"
+            ),
+            Kind::Postgresql => format!(
+                "PGPASSWORD='{pw}' PGCONNECT_TIMEOUT=1 /usr/lib/postgresql/15/bin/psql -X -q -h \"$h\" -p {port} -U dbfleet -d postgres -c \"INSERT INTO w VALUES ($i)\" >/dev/null 2>&1"
+            ),
+            Kind::Redis | Kind::Valkey => format!(
+                "[ \"$(REDISCLI_AUTH='{pw}' timeout 2 redis-cli --no-auth-warning -h \"$h\" -p {port} SET w:$i $i 2>/dev/null)\" = OK ]"
+            ),
+        };
+        format!(
+            "rm -f {stop}; i=0; while [ ! -e {stop} ]; do i=$((i+1)); \
+             for h in {}; do if {attempt}; then echo $i; break; fi; done; done",
+            hosts.join(" ")
+        )
+    }
+
+    /// Every id written, as `host` holds them.
+    fn written(&self, lab: &Lab, host: &str, pw: &str) -> BTreeSet<u64> {
+        let out = match self.kind {
+            Kind::Mariadb => self.local(lab, host, pw, "SELECT id FROM e2e.w"),
+            Kind::Postgresql => self.local(lab, host, pw, "SELECT id FROM w"),
+            Kind::Redis | Kind::Valkey => self.local(lab, host, pw, "--scan --pattern 'w:*'"),
+        };
+        out.lines()
+            .filter_map(|l| l.trim().trim_start_matches("w:").parse().ok())
+            .collect()
+    }
+
+    /// Writes a marker on `host` (the new primary).
+    fn mark(&self, lab: &Lab, host: &str, pw: &str) {
+        let q = match self.kind {
+            Kind::Mariadb => "INSERT INTO e2e.w VALUES (999999)",
+            Kind::Postgresql => "INSERT INTO w VALUES (999999)",
+            Kind::Redis | Kind::Valkey => "SET w:999999 999999",
+        };
+        self.local(lab, host, pw, q);
+    }
+
+    fn marker_query(&self) -> &'static str {
+        match self.kind {
+            Kind::Mariadb => "SELECT COUNT(*) FROM e2e.w WHERE id = 999999",
+            Kind::Postgresql => "SELECT count(*) FROM w WHERE id = 999999",
+            Kind::Redis | Kind::Valkey => "EXISTS w:999999",
+        }
+    }
+
+    /// Whether `host` replicates from `source`, by the engine's account.
+    fn follows(&self, lab: &Lab, host: &str, pw: &str, source: &str) {
+        let ip = lab.ip(source).to_string();
+        match self.kind {
+            Kind::Mariadb => {
+                self.wait(
+                    lab,
+                    host,
+                    pw,
+                    "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'",
+                    "ON",
+                );
+                let status = lab.ssh_ok(host, "mariadb --vertical -e 'SHOW SLAVE STATUS'");
+                assert!(status.contains(&format!("Master_Host: {ip}")), "{host}: {status}");
+                assert_eq!(self.local(lab, host, pw, "SELECT @@read_only"), "1", "{host}");
+            }
+            Kind::Postgresql => self.wait(
+                lab,
+                host,
+                pw,
+                "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
+                &format!("streaming {ip}"),
+            ),
+            Kind::Redis | Kind::Valkey => self.wait(
+                lab,
+                host,
+                pw,
+                "INFO replication | tr -d '\\r' | grep -E '^(role|master_host|master_link_status):'",
+                &format!("role:slave\nmaster_host:{ip}\nmaster_link_status:up"),
+            ),
+        }
+    }
+}
+
+struct Cleanup<'a>(&'a Lab, &'a Engine);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for h in HOSTS {
+            let _ = self.0.ssh(h, &self.1.reset_script());
+        }
+    }
+}
+
+fn promote_third_node(e: &Engine) {
+    let Some(lab) = Lab::get() else { return };
+    let t0 = Instant::now();
+    for h in HOSTS {
+        lab.ssh_ok(h, &e.reset_script());
+        assert_port_free(&lab, h, e.port());
+    }
+    let _cleanup = Cleanup(&lab, e);
+    let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab));
+    let state = tempfile::tempdir().expect("state");
+    let run = |args: &[&str]| {
+        let started = Instant::now();
+        let out = run_dbfleet(state.path(), args, repo.path());
+        println!("--- dbfleet {} ({:.1?})\n{}", args.join(" "), started.elapsed(), text(&out));
+        out
+    };
+    assert!(run(&["apply", "--yes"]).status.success(), "first apply failed");
+    let pw = admin_password(state.path(), e.cluster);
+    for h in ["h2", "h3"] {
+        e.follows(&lab, h, &pw, "h1");
+    }
+    e.prepare_writes(&lab, &pw);
+
+    // The request, committed by someone; plan shows its steps.
+    let (n1, n3) = (format!("{}1", e.cluster), format!("{}3", e.cluster));
+    let id = format!("2026-12-06-promote-{n3}");
+    repo.commit_files(
+        "promote node 3",
+        &[(
+            &format!("requests/{id}.toml"),
+            &format!("action = \"promote\"\ncluster = \"{}\"\nnode = \"{n3}\"\n", e.cluster),
+        )],
+    );
+    let out = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "a pending request is a change");
+    let plan = stdout(&out);
+    for want in [
+        format!("{id} promote {}/{n3}", e.cluster),
+        "pending: runs once the cluster has converged".to_string(),
+        format!("- {n1}: stop taking writes (fence)"),
+        format!("- {n3}: wait until it has everything {n1} wrote"),
+        format!("- {n3}: become the primary"),
+        format!("- {n1}: replicate from {n3}"),
+    ] {
+        assert!(plan.contains(&want), "plan lacks {want:?}:\n{plan}");
+    }
+
+    // A writer keeps writing through the switchover.
+    let stop = format!("/tmp/dbfleet-e2e-writer-{}", e.cluster);
+    let script = e.writer_script(&lab, &pw, &stop);
+    let (out, took, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| lab.ssh("h4", &script));
+        std::thread::sleep(Duration::from_secs(2));
+        let started = Instant::now();
+        let out = run(&["apply", "--yes"]);
+        let took = started.elapsed();
+        std::thread::sleep(Duration::from_secs(2));
+        lab.ssh_ok("h4", &format!("touch {stop}"));
+        (out, took, writer.join().expect("writer"))
+    });
+    assert!(out.status.success(), "apply running the promote failed:\n{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("request {id} (promote): succeeded")),
+        "{}",
+        text(&out)
+    );
+    let acked: BTreeSet<u64> = String::from_utf8_lossy(&written.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert!(acked.len() > 10, "the writer wrote too little: {}", text(&written));
+
+    // h3 is the primary; the others follow it; nothing acknowledged is lost.
+    e.mark(&lab, "h3", &pw);
+    for h in ["h1", "h2"] {
+        e.follows(&lab, h, &pw, "h3");
+        e.wait(&lab, h, &pw, e.marker_query(), "1");
+    }
+    for h in HOSTS {
+        let held = e.written(&lab, h, &pw);
+        let missing: Vec<&u64> = acked.difference(&held).collect();
+        assert!(missing.is_empty(), "{h} lacks acknowledged writes {missing:?}");
+    }
+    println!(
+        "{}: promote under load: {} acknowledged writes, none missing; apply took {took:.1?}",
+        e.cluster,
+        acked.len()
+    );
+
+    // Converged, recorded, audited, and never run again.
+    let out = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(0), "plan after the promote:\n{}", text(&out));
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(state.path().join(format!("clusters/{}.json", e.cluster))).expect("state"),
+    )
+    .expect("state json");
+    let r = &recorded["requests"][&id];
+    assert_eq!(r["state"], "succeeded", "{recorded}");
+    assert_eq!(recorded["primary"], lab.ip("h3").to_string(), "{recorded}");
+    let phases: Vec<&str> = r["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter_map(|p| p["phase"].as_str())
+        .collect();
+    assert_eq!(phases, ["fence", "wait-caught-up", "promote", "repoint"], "{r}");
+    let audit = std::fs::read_to_string(state.path().join("audit.jsonl")).expect("audit");
+    for phase in phases {
+        assert!(
+            audit.lines().any(|l| l.contains(&format!("\"step\":\"request-{phase}\""))
+                && l.contains("\"author\":")
+                && l.contains(&id)),
+            "no audit line for {phase}:\n{audit}"
+        );
+    }
+    let pid = lab.ssh_ok("h3", &format!("head -n 1 {}", e.pid_file()));
+    let out = run(&["apply", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains(&format!("request {id} (promote)")), "ran again");
+    assert_eq!(lab.ssh_ok("h3", &format!("head -n 1 {}", e.pid_file())), pid);
+    println!("{}: whole test {:.1?}", e.cluster, t0.elapsed());
+}
+
+#[test]
+fn mariadb_promotes_its_third_node_under_load() {
+    promote_third_node(&Engine {
+        kind: Kind::Mariadb,
+        cluster: "sw-maria",
+    });
+}
+
+#[test]
+fn postgresql_promotes_its_third_node_under_load() {
+    promote_third_node(&Engine {
+        kind: Kind::Postgresql,
+        cluster: "sw-pg",
+    });
+}
+
+#[test]
+fn redis_promotes_its_third_node_under_load() {
+    promote_third_node(&Engine {
+        kind: Kind::Redis,
+        cluster: "sw-redis",
+    });
+}
+
+#[test]
+fn valkey_promotes_its_third_node_under_load() {
+    promote_third_node(&Engine {
+        kind: Kind::Valkey,
+        cluster: "sw-valkey",
+    });
+}
