@@ -20,8 +20,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::engines::{
-    assert_port_free, drop_firewall_script, postgresql_reset_script, redis_reset_script, wait_for, MARIADB_CLIENT,
-    MARIADB_RESET, PSQL_CLIENT,
+    assert_port_free, drop_firewall_script, postgresql_reset_script, redis_reset_script, wait_for,
+    MARIADB_CLIENT, MARIADB_RESET, PSQL_CLIENT,
 };
 use common::fleet::{admin_password, lab_repo, nodes_toml, run_dbfleet, stdout, text};
 use common::lab::Lab;
@@ -96,7 +96,11 @@ impl Engine {
             Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
             Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
             Kind::Redis | Kind::Valkey => {
-                let dir = if self.kind == Kind::Redis { "redis" } else { "valkey" };
+                let dir = if self.kind == Kind::Redis {
+                    "redis"
+                } else {
+                    "valkey"
+                };
                 lab.ssh_with_input(
                     host,
                     &format!("REDISCLI_AUTH=\"$(cat)\" redis-cli -s /run/{dir}/{dir}-server.sock {input}"),
@@ -113,7 +117,11 @@ impl Engine {
             Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
             Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
             Kind::Redis | Kind::Valkey => {
-                let dir = if self.kind == Kind::Redis { "redis" } else { "valkey" };
+                let dir = if self.kind == Kind::Redis {
+                    "redis"
+                } else {
+                    "valkey"
+                };
                 lab.ssh_with_input(
                     host,
                     &format!("REDISCLI_AUTH=\"$(cat)\" redis-cli -s /run/{dir}/{dir}-server.sock {input}"),
@@ -254,7 +262,12 @@ fn promote_third_node(e: &Engine) {
     let run = |args: &[&str]| {
         let started = Instant::now();
         let out = run_dbfleet(state.path(), args, repo.path());
-        println!("--- dbfleet {} ({:.1?})\n{}", args.join(" "), started.elapsed(), text(&out));
+        println!(
+            "--- dbfleet {} ({:.1?})\n{}",
+            args.join(" "),
+            started.elapsed(),
+            text(&out)
+        );
         out
     };
     assert!(run(&["apply", "--yes"]).status.success(), "first apply failed");
@@ -271,7 +284,10 @@ fn promote_third_node(e: &Engine) {
         "promote node 3",
         &[(
             &format!("requests/{id}.toml"),
-            &format!("action = \"promote\"\ncluster = \"{}\"\nnode = \"{n3}\"\n", e.cluster),
+            &format!(
+                "action = \"promote\"\ncluster = \"{}\"\nnode = \"{n3}\"\n",
+                e.cluster
+            ),
         )],
     );
     let out = run(&["plan", "--detailed-exitcode"]);
@@ -301,7 +317,11 @@ fn promote_third_node(e: &Engine) {
         lab.ssh_ok("h4", &format!("touch {stop}"));
         (out, took, writer.join().expect("writer"))
     });
-    assert!(out.status.success(), "apply running the promote failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "apply running the promote failed:\n{}",
+        text(&out)
+    );
     assert!(
         text(&out).contains(&format!("request {id} (promote): succeeded")),
         "{}",
@@ -311,7 +331,11 @@ fn promote_third_node(e: &Engine) {
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect();
-    assert!(acked.len() > 10, "the writer wrote too little: {}", text(&written));
+    assert!(
+        acked.len() > 10,
+        "the writer wrote too little: {}",
+        text(&written)
+    );
 
     // h3 is the primary; the others follow it; nothing acknowledged is lost.
     e.mark(&lab, "h3", &pw);
@@ -332,7 +356,12 @@ fn promote_third_node(e: &Engine) {
 
     // Converged, recorded, audited, and never run again.
     let out = run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(out.status.code(), Some(0), "plan after the promote:\n{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "plan after the promote:\n{}",
+        text(&out)
+    );
     let recorded: serde_json::Value = serde_json::from_slice(
         &std::fs::read(state.path().join(format!("clusters/{}.json", e.cluster))).expect("state"),
     )
@@ -350,16 +379,21 @@ fn promote_third_node(e: &Engine) {
     let audit = std::fs::read_to_string(state.path().join("audit.jsonl")).expect("audit");
     for phase in phases {
         assert!(
-            audit.lines().any(|l| l.contains(&format!("\"step\":\"request-{phase}\""))
-                && l.contains("\"author\":")
-                && l.contains(&id)),
+            audit
+                .lines()
+                .any(|l| l.contains(&format!("\"step\":\"request-{phase}\""))
+                    && l.contains("\"author\":")
+                    && l.contains(&id)),
             "no audit line for {phase}:\n{audit}"
         );
     }
     let pid = lab.ssh_ok("h3", &format!("head -n 1 {}", e.pid_file()));
     let out = run(&["apply", "--yes"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(!text(&out).contains(&format!("request {id} (promote)")), "ran again");
+    assert!(
+        !text(&out).contains(&format!("request {id} (promote)")),
+        "ran again"
+    );
     assert_eq!(lab.ssh_ok("h3", &format!("head -n 1 {}", e.pid_file())), pid);
     println!("{}: whole test {:.1?}", e.cluster, t0.elapsed());
 }

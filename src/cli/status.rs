@@ -29,6 +29,9 @@ struct ClusterStatus {
     /// Names of the nodes in `nodes` that are still allocated but no longer
     /// in the cluster file (kept until a remove-node request runs).
     orphaned: Vec<String>,
+    /// The request ledger: every request that ran (or runs) on the
+    /// cluster, oldest first, with its state, phase, times and reason.
+    requests: Vec<crate::state::RequestRecord>,
 }
 
 #[derive(Serialize)]
@@ -146,6 +149,11 @@ async fn cluster_status(
             })
             .collect(),
         orphaned: orphans.into_iter().map(|o| o.name).collect(),
+        requests: {
+            let mut r: Vec<_> = state.requests.into_values().collect();
+            r.sort_by_key(|r| (r.started, r.id.clone()));
+            r
+        },
     })
 }
 
@@ -191,6 +199,12 @@ fn table(statuses: &[ClusterStatus]) -> String {
                 .and_then(|r| r.last_error.as_ref())
             {
                 let _ = writeln!(out, "      replication error: {err}");
+            }
+        }
+        if !c.requests.is_empty() {
+            let _ = writeln!(out, "  requests:");
+            for r in &c.requests {
+                let _ = writeln!(out, "    {}", super::requests::outcome_line(r));
             }
         }
         out.push('\n');
@@ -328,6 +342,7 @@ mod tests {
                 })
                 .collect(),
             orphaned: orphaned.iter().map(|s| s.to_string()).collect(),
+            requests: Vec::new(),
         }
     }
 
