@@ -429,3 +429,85 @@ fn valkey_promotes_its_third_node_under_load() {
         cluster: "sw-valkey",
     });
 }
+
+/// A promote whose target lags (MariaDB's MASTER_DELAY holds it an hour
+/// behind) is refused with the reason; nothing changes: the old primary
+/// stays the primary and takes writes, the target still follows it.
+#[test]
+fn a_promote_of_a_lagging_replica_is_refused_and_changes_nothing() {
+    let Some(lab) = Lab::get() else { return };
+    let e = Engine {
+        kind: Kind::Mariadb,
+        cluster: "sw-lag",
+    };
+    for h in HOSTS {
+        lab.ssh_ok(h, &e.reset_script());
+    }
+    let _cleanup = Cleanup(&lab, &e);
+    let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab));
+    let state = tempfile::tempdir().expect("state");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let pw = admin_password(state.path(), e.cluster);
+    e.follows(&lab, "h3", &pw, "h1");
+    e.local(
+        &lab,
+        "h3",
+        &pw,
+        "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 3600; START SLAVE;",
+    );
+    e.prepare_writes(&lab, &pw);
+    e.local(&lab, "h1", &pw, "INSERT INTO e2e.w VALUES (1)");
+    let behind = || {
+        let s = lab.ssh_ok(
+            "h3",
+            "mariadb --vertical -e 'SHOW SLAVE STATUS' | awk '/Seconds_Behind_Master/ {print $2}'",
+        );
+        s.parse::<u64>().unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while behind() <= 12 {
+        assert!(Instant::now() < deadline, "h3 never fell behind");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let n3 = format!("{}3", e.cluster);
+    let id = format!("2026-12-06-promote-{n3}");
+    repo.commit_files(
+        "promote a lagging node",
+        &[(
+            &format!("requests/{id}.toml"),
+            &format!(
+                "action = \"promote\"\ncluster = \"{}\"\nnode = \"{n3}\"\n",
+                e.cluster
+            ),
+        )],
+    );
+    let out = run_dbfleet(state.path(), &["plan"], repo.path());
+    assert!(
+        stdout(&out).contains(&format!("will be refused: {n3} lags")),
+        "the plan does not see the refusal coming:\n{}",
+        text(&out)
+    );
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
+    println!("{}", text(&out));
+    assert!(!out.status.success(), "a refused request fails the apply");
+    assert!(
+        text(&out).contains(&format!("request {id} (promote): refused"))
+            && text(&out).contains("behind the primary"),
+        "{}",
+        text(&out)
+    );
+    e.local(&lab, "h1", &pw, "INSERT INTO e2e.w VALUES (424242)");
+    assert_eq!(
+        e.local(&lab, "h1", &pw, "SELECT @@read_only"),
+        "0",
+        "h1 was fenced"
+    );
+    e.follows(&lab, "h3", &pw, "h1");
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(state.path().join(format!("clusters/{}.json", e.cluster))).expect("state"),
+    )
+    .expect("state json");
+    assert_eq!(recorded["requests"][&id]["state"], "refused", "{recorded}");
+    assert_eq!(recorded["primary"], lab.ip("h1").to_string(), "{recorded}");
+}

@@ -7,7 +7,7 @@
 //!
 //! The prechecks judge what was observed before anything is touched: the
 //! target is a healthy replica of the current primary, within
-//! [`MAX_LAG_BYTES`] or [`MAX_LAG_SECONDS`], and the primary answers.
+//! [`MAX_LAG_BYTES`] and [`MAX_LAG_SECONDS`] (where the engine reports each), and the primary answers.
 //! Otherwise the request is refused and nothing changes. Once the old
 //! primary is fenced, a failure (or the timeout) before the promote lifts
 //! the fence again, so that the cluster always ends with exactly one
@@ -20,7 +20,7 @@ use crate::plan::{Phase, PlannedStep, Step};
 
 /// The lag a target may have: 1 MiB behind...
 pub const MAX_LAG_BYTES: u64 = 1024 * 1024;
-/// ... or 10 seconds.
+/// ... and 10 seconds.
 pub const MAX_LAG_SECONDS: f64 = 10.0;
 
 /// Fact key: the primary the switchover started from.
@@ -155,21 +155,9 @@ pub fn refusal(t: &NodeLayout, primary: &NodeLayout, s: &Situation<'_>) -> Optio
     }
     let bytes = r.lag_bytes.unwrap_or(0);
     let secs = r.lag_seconds.unwrap_or(0.0);
-    if bytes > MAX_LAG_BYTES && secs > MAX_LAG_SECONDS {
+    if bytes > MAX_LAG_BYTES || secs > MAX_LAG_SECONDS {
         return Some(format!(
-            "{} lags {bytes} bytes and {secs:.0}s behind the primary (at most {MAX_LAG_BYTES} bytes or {MAX_LAG_SECONDS:.0}s)",
-            t.name
-        ));
-    }
-    if bytes > MAX_LAG_BYTES && r.lag_seconds.is_none() {
-        return Some(format!(
-            "{} lags {bytes} bytes behind the primary (at most {MAX_LAG_BYTES})",
-            t.name
-        ));
-    }
-    if secs > MAX_LAG_SECONDS && r.lag_bytes.is_none() {
-        return Some(format!(
-            "{} lags {secs:.0}s behind the primary (at most {MAX_LAG_SECONDS:.0}s)",
+            "{} lags {bytes} bytes and {secs:.0}s behind the primary (at most {MAX_LAG_BYTES} bytes and {MAX_LAG_SECONDS:.0}s)",
             t.name
         ));
     }
