@@ -375,7 +375,11 @@ fn add_a_fourth_node(e: &Engine) {
         .unwrap_or_default();
     assert!(
         suggested.starts_with("requests/")
-            && suggested["requests/".len()..].split('-').take(3).map(str::len).eq([4, 2, 2]),
+            && suggested["requests/".len()..]
+                .split('-')
+                .take(3)
+                .map(str::len)
+                .eq([4, 2, 2]),
         "the suggested request is not requests/<date>-remove-node-{n3}.toml: {suggested:?}\n{plan}"
     );
     let out = run(&["plan", "--format", "json"]);

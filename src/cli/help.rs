@@ -49,7 +49,8 @@ observed. An unknown name is an error that lists the clusters.
 
 Exit codes:
   0  the plan was made (with --detailed-exitcode: and it changes nothing)
-  1  error: the repository does not validate, a host could not be observed,
+  1  error: the repository does not validate, a node's host could not be
+     observed (the plan is printed and names it; --detailed-exitcode too),
      the command could not run (usage error included)
   2  only with --detailed-exitcode: the plan has changes";
 

@@ -23,10 +23,26 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
         Format::Markdown => print!("{}", plan::to_markdown(&plan)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
-    Ok(match (a.detailed_exitcode, plan.has_changes()) {
+    Ok(exit_code(&plan, a))
+}
+
+/// 1 when a node could not be observed (the plan is incomplete, whatever
+/// it shows), else 2 for changes with `--detailed-exitcode`, else 0.
+fn exit_code(plan: &Plan, a: &PlanArgs) -> u8 {
+    let unreachable = plan.summary.nodes_unreachable;
+    if unreachable > 0 {
+        // The text plan ends with this line already; a document on stdout
+        // may be going to a file.
+        if a.format != Format::Text {
+            eprintln!("error: {unreachable} node(s) could not be observed; the plan leaves them out");
+        }
+        return exit::ERROR;
+    }
+    let detailed = a.detailed_exitcode;
+    match (detailed, plan.has_changes()) {
         (true, true) => exit::CHANGES,
         _ => exit::OK,
-    })
+    }
 }
 
 /// `plan --offline`: the working tree against the state store.

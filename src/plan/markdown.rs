@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::text::{summary_line, BASE_ERRORS_SHOWN};
-use super::{Change, Plan, RequestStatus};
+use super::{Change, ClusterPlan, Plan, RequestStatus};
 
 pub fn to_markdown(plan: &Plan) -> String {
     let mut out = String::new();
@@ -34,11 +34,23 @@ pub fn to_markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
-    for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
+    let unreachable: Vec<String> = plan
+        .unreachable()
+        .map(|(_, n)| format!("`{}` ({})", n.name, n.host))
+        .collect();
+    if !unreachable.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **Error:** {} node(s) could not be observed; the plan leaves them out: {}\n",
+            unreachable.len(),
+            unreachable.join(", ")
+        );
+    }
+    for c in plan.clusters.iter().filter(|c| c.is_shown()) {
         let what = match c.change {
             Change::Create => "create",
             Change::Update => "update",
-            Change::NoChange => "no changes",
+            Change::NoChange => "nothing to do on the nodes observed",
             Change::Orphaned => "orphaned",
         };
         let _ = writeln!(
@@ -61,6 +73,7 @@ pub fn to_markdown(plan: &Plan) -> String {
         for n in c.nodes.iter().filter(|n| n.change != Change::NoChange) {
             let steps: Vec<String> = n.steps.iter().map(|s| s.to_string()).collect();
             let change = match n.change {
+                _ if n.unreachable.is_some() => "**unreachable**",
                 Change::Create => "new",
                 Change::Update => "update",
                 Change::NoChange => "none",
@@ -77,6 +90,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             );
         }
         out.push('\n');
+        unobserved(&mut out, c);
         for n in c.nodes.iter() {
             if let Some(req) = &n.remove_request {
                 let _ = writeln!(
@@ -123,6 +137,39 @@ pub fn to_markdown(plan: &Plan) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The cluster's nodes that could not be observed and the steps left out
+/// because of them, as an alert.
+fn unobserved(out: &mut String, c: &ClusterPlan) {
+    let mut lines: Vec<String> = c
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let why = n.unreachable.as_ref()?;
+            Some(format!(
+                "> - **error:** `{}` ({}) cannot be reached, nothing is planned for it: {}",
+                n.name,
+                n.host,
+                escape_html(why)
+            ))
+        })
+        .collect();
+    lines.extend(c.blocked.iter().map(|b| {
+        format!(
+            "> - left out: `{}`: {}: {}",
+            b.node,
+            escape_html(&b.what),
+            escape_html(&b.reason)
+        )
+    }));
+    if !lines.is_empty() {
+        let _ = writeln!(out, "> [!CAUTION]\n{}\n", lines.join("\n"));
+    }
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('<', "&lt;")
 }
 
 fn escape_cell(s: &str) -> String {

@@ -56,6 +56,14 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.summary.has_changes
     }
+
+    /// The nodes whose host could not be observed, with their cluster.
+    pub fn unreachable(&self) -> impl Iterator<Item = (&ClusterPlan, &NodePlan)> {
+        self.clusters
+            .iter()
+            .flat_map(|c| c.nodes.iter().map(move |n| (c, n)))
+            .filter(|(_, n)| n.unreachable.is_some())
+    }
 }
 
 /// What happens to a cluster or a node.
@@ -101,6 +109,16 @@ pub struct ClusterPlan {
     /// For an orphaned cluster: the request that would delete it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_request: Option<SuggestedRequest>,
+}
+
+impl ClusterPlan {
+    /// Whether a plan lists the cluster: it changes, or some of it could not
+    /// be observed or planned.
+    pub fn is_shown(&self) -> bool {
+        self.change != Change::NoChange
+            || !self.blocked.is_empty()
+            || self.nodes.iter().any(|n| n.unreachable.is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -196,6 +214,9 @@ pub struct Summary {
     pub nodes_to_create: usize,
     pub nodes_to_update: usize,
     pub nodes_orphaned: usize,
+    /// Nodes whose host could not be observed: nothing is planned for them
+    /// (not counted as nodes to create or update); `plan` exits 1.
+    pub nodes_unreachable: usize,
     pub files_changed: usize,
     pub requests_to_run: usize,
     pub has_changes: bool,
