@@ -246,7 +246,7 @@ fn unreachable_nodes_and_blocked_steps_are_named_in_text_and_markdown() {
         left out: db3: apply settings (live where possible, else rolling restart): the change must reach the primary db1 first, and it cannot be reached
     error: 1 node(s) could not be observed, the plan leaves them out: db1 (10.0.0.11)
     ");
-    let md = dbfleet::plan::to_markdown(&plan);
+    let md = dbfleet::plan::to_markdown(&plan, 0);
     let errors: Vec<&str> = md.lines().filter(|l| l.starts_with("> ")).collect();
     insta::assert_snapshot!(errors.join("\n"), @r"
     > [!CAUTION]

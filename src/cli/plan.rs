@@ -23,7 +23,7 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
     };
     match a.format {
         Format::Text => print!("{}", plan::to_text(&plan, output::color_stdout(g))),
-        Format::Markdown => print!("{}", plan::to_markdown(&plan)),
+        Format::Markdown => print!("{}", plan::to_markdown(&plan, a.max_bytes)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
     Ok(exit_code(&plan, a))

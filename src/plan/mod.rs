@@ -20,7 +20,7 @@ pub use build::{
     sha256 as sha256_hex, simulate_applied, PlanError, PlanInput, Recorded, Rendered,
 };
 pub use diff::unified_diff;
-pub use markdown::to_markdown;
+pub use markdown::{to_markdown, MARKDOWN_MAX_BYTES};
 pub use order::order;
 pub use steps::{BlockedStep, Phase, PlannedStep, Step};
 pub use text::to_text;
