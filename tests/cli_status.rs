@@ -20,13 +20,7 @@ host = "192.0.2.2"
 /// A repository whose every node is unreachable; its key files and state
 /// directory live outside it.
 fn unreachable() -> (TempRepo, tempfile::TempDir) {
-    let outside = tempfile::tempdir().expect("tempdir");
-    let fleet = format!(
-        "[ssh]\nconnect_timeout = \"1s\"\nidentity = \"{0}/id_ed25519\"\nknown_hosts = \"{0}/known_hosts\"\n",
-        outside.path().display()
-    );
-    let repo = TempRepo::with_files(&[("fleet.toml", &fleet), ("clusters/cache.toml", CACHE)]);
-    (repo, outside)
+    common::testnet::unreachable_repo(&[("cache.toml", CACHE)])
 }
 
 fn status(repo: &TempRepo, outside: &tempfile::TempDir, args: &[&str]) -> (i32, String, String) {

@@ -214,3 +214,46 @@ fn a_new_node_whose_source_is_unreachable_is_blocked() {
         ["db3: seed data from db1: db1 cannot be reached: connection refused"]
     );
 }
+
+/// Defect 3: the plan names what it left out, in text and markdown.
+#[test]
+fn unreachable_nodes_and_blocked_steps_are_named_in_text_and_markdown() {
+    let old = cluster("postgresql", "15", "max_connections = 100", &HOSTS);
+    let new = cluster("postgresql", "15", "max_connections = 50", &HOSTS);
+    let mut before = applied(&old);
+    before.nodes.get_mut("db1").expect("db1").unreachable = Some("no route to host".into());
+    let cp = plan(&new, Some(&before));
+    let plan = dbfleet::plan::Plan {
+        format_version: dbfleet::plan::JSON_FORMAT_VERSION,
+        source: "repo".into(),
+        against: "the hosts".into(),
+        base_problem: None,
+        clusters: vec![cp],
+        requests: Vec::new(),
+        summary: dbfleet::plan::Summary {
+            nodes_unreachable: 1,
+            ..Default::default()
+        },
+    };
+    let text = dbfleet::plan::to_text(&plan, false);
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("error:") || l.contains("left out:"))
+        .collect();
+    insta::assert_snapshot!(errors.join("\n"), @r"
+      error: db1 (10.0.0.11, primary, #1) cannot be reached, nothing is planned for it: no route to host
+        left out: db2: apply settings (live where possible, else rolling restart): the change must reach the primary db1 first, and it cannot be reached
+        left out: db3: apply settings (live where possible, else rolling restart): the change must reach the primary db1 first, and it cannot be reached
+    error: 1 node(s) could not be observed, the plan leaves them out: db1 (10.0.0.11)
+    ");
+    let md = dbfleet::plan::to_markdown(&plan, 0);
+    let errors: Vec<&str> = md.lines().filter(|l| l.starts_with("> ")).collect();
+    insta::assert_snapshot!(errors.join("\n"), @r"
+    > [!CAUTION]
+    > **Error:** 1 node(s) could not be observed; the plan leaves them out: `db1` (10.0.0.11)
+    > [!CAUTION]
+    > - **error:** `db1` (10.0.0.11) cannot be reached, nothing is planned for it: no route to host
+    > - left out: `db2`: apply settings (live where possible, else rolling restart): the change must reach the primary db1 first, and it cannot be reached
+    > - left out: `db3`: apply settings (live where possible, else rolling restart): the change must reach the primary db1 first, and it cannot be reached
+    ");
+}

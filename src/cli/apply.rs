@@ -14,7 +14,7 @@ use crate::transport::BoxFuture;
 
 pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
-    let Some(repo::Opened {
+    let Ok(repo::Opened {
         loaded,
         store,
         recorded,

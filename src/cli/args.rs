@@ -163,6 +163,10 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// With --format markdown: at most this many bytes (0: no limit); diffs,
+    /// then node rows, are left out from the end to fit, and the plan says so.
+    #[arg(long, value_name = "N", default_value_t = crate::plan::MARKDOWN_MAX_BYTES)]
+    pub max_bytes: usize,
     #[command(flatten)]
     pub target: TargetArg,
 }

@@ -30,7 +30,7 @@ struct Endpoint {
 
 pub fn run(g: &Global, a: &CredentialsArgs) -> anyhow::Result<u8> {
     let dir = a.repo.clone().unwrap_or_else(|| ".".into());
-    let Some(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
+    let Ok(repo::Opened { loaded, store, .. }) = repo::open(g, &dir)? else {
         return Ok(exit::ERROR);
     };
     let Some(c) = loaded.repo.cluster(&a.cluster) else {

@@ -47,9 +47,17 @@ Examples:
 cluster, gone from the repository but still recorded); the others are not
 observed. An unknown name is an error that lists the clusters.
 
+--format markdown is a pull-request comment: a summary table first, a change
+that is the same on several nodes of a cluster shown once, and at most
+--max-bytes bytes (default 60000; GitHub stops at 65536 characters). To fit,
+diffs and then node rows are left out from the end, and the comment says how
+many; --max-bytes 0 prints everything:
+  dbfleet plan . --base origin/main --format markdown --max-bytes 0 > full-plan.md
+
 Exit codes:
   0  the plan was made (with --detailed-exitcode: and it changes nothing)
-  1  error: the repository does not validate, a host could not be observed,
+  1  error: the repository does not validate, a node's host could not be
+     observed (the plan is printed and names it; --detailed-exitcode too),
      the command could not run (usage error included)
   2  only with --detailed-exitcode: the plan has changes";
 

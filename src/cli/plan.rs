@@ -17,28 +17,78 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
         (None, true) => against_state(g, &dir, only)?,
         (None, false) => against_hosts(g, &dir, only)?,
     };
-    let Some(plan) = plan else { return Ok(exit::ERROR) };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(invalid) => return invalid_repository(&invalid, a.format),
+    };
     match a.format {
         Format::Text => print!("{}", plan::to_text(&plan, output::color_stdout(g))),
-        Format::Markdown => print!("{}", plan::to_markdown(&plan)),
+        Format::Markdown => print!("{}", plan::to_markdown(&plan, a.max_bytes)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
-    Ok(match (a.detailed_exitcode, plan.has_changes()) {
+    Ok(exit_code(&plan, a))
+}
+
+/// A repository that does not validate: its problems are on stderr; a
+/// document format also gets a document showing them on stdout (never an
+/// empty pull-request comment). Exit 1.
+fn invalid_repository(invalid: &repo::Invalid, format: Format) -> anyhow::Result<u8> {
+    let diags = &invalid.diagnostics;
+    match format {
+        Format::Text => {}
+        Format::Markdown => print!(
+            "{}",
+            diag::to_markdown(
+                "dbfleet plan",
+                &format!(
+                    "The repository does not validate ({}): nothing was planned.",
+                    diag::summary(diags)
+                ),
+                diags,
+                &invalid.snapshot
+            )
+        ),
+        Format::Json => {
+            let v = serde_json::json!({
+                "format_version": plan::JSON_FORMAT_VERSION,
+                "valid": false,
+                "summary": diag::summary(diags),
+                "diagnostics": diag::locate(diags, &invalid.snapshot),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+    }
+    Ok(exit::ERROR)
+}
+
+/// 1 when a node could not be observed (the plan is incomplete, whatever
+/// it shows), else 2 for changes with `--detailed-exitcode`, else 0.
+fn exit_code(plan: &Plan, a: &PlanArgs) -> u8 {
+    let unreachable = plan.summary.nodes_unreachable;
+    if unreachable > 0 {
+        // The text plan ends with this line already; a document on stdout
+        // may be going to a file.
+        if a.format != Format::Text {
+            eprintln!("error: {unreachable} node(s) could not be observed; the plan leaves them out");
+        }
+        return exit::ERROR;
+    }
+    let detailed = a.detailed_exitcode;
+    match (detailed, plan.has_changes()) {
         (true, true) => exit::CHANGES,
         _ => exit::OK,
-    })
+    }
 }
 
 /// `plan --offline`: the working tree against the state store.
-fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Option<Plan>> {
-    let Some(repo::Opened {
+fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Result<Plan, repo::Invalid>> {
+    let repo::Opened {
         loaded,
         store,
         recorded,
-        ..
-    }) = target::open(g, dir, only)?
-    else {
-        return Ok(None);
+    } = match target::open(g, dir, only)? {
+        Ok(opened) => opened,
+        Err(invalid) => return Ok(Err(invalid)),
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
     let before = plan::before::from_recorded(&recorded);
@@ -52,18 +102,18 @@ fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         today: clock::today(),
     })?;
     annotate_requests(dir, &mut plan, &loaded.repo, &recorded, &before);
-    Ok(Some(plan))
+    Ok(Ok(plan))
 }
 
 /// `plan`: the working tree against what the hosts really hold.
-fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Option<Plan>> {
-    let Some(repo::Opened {
+fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Result<Plan, repo::Invalid>> {
+    let repo::Opened {
         loaded,
         store,
         recorded,
-    }) = target::open(g, dir, only)?
-    else {
-        return Ok(None);
+    } = match target::open(g, dir, only)? {
+        Ok(opened) => opened,
+        Err(invalid) => return Ok(Err(invalid)),
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
     let pool = crate::observe::ssh_pool(&loaded.repo.fleet)?;
@@ -82,7 +132,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         annotate_requests(dir, &mut plan, &loaded.repo, &recorded, &before);
         anyhow::Ok(plan)
     })?;
-    Ok(Some(plan))
+    Ok(Ok(plan))
 }
 
 /// `plan --base REV [--head REV]`: what changes between two revisions; no
@@ -95,7 +145,7 @@ fn against_base(
     base: &str,
     head: Option<&str>,
     only: &[String],
-) -> anyhow::Result<Option<Plan>> {
+) -> anyhow::Result<Result<Plan, repo::Invalid>> {
     let head_snap = match head {
         Some(rev) => source::from_revision(dir, rev)?,
         None => source::from_worktree(dir)?,
@@ -105,8 +155,9 @@ fn against_base(
     if let Numbering::Unknown(why) = &ctx.numbering {
         eprintln!("warning: node numbers of `{base}` may differ from the fleet's: {why}");
     }
-    let Some(mut head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
-        return Ok(None);
+    let mut head_loaded = match repo::load_or_report(g, &head_snap, &ctx) {
+        Ok(loaded) => loaded,
+        Err(invalid) => return Ok(Err(invalid)),
     };
     let mut based = plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo)?;
     if let Some(problem) = &based.problem {
@@ -135,7 +186,7 @@ fn against_base(
     if let Some(problem) = based.problem {
         plan.set_base_problem(problem);
     }
-    Ok(Some(plan))
+    Ok(Ok(plan))
 }
 
 /// The requests of a plan against the state or the hosts, as the ledger

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::Global;
 use super::output;
-use crate::diag;
+use crate::diag::{self, Diagnostic};
 use crate::layout::history::Derived;
 use crate::load::{load, LoadContext, Loaded, Numbering};
 use crate::model::Fleet;
@@ -22,15 +22,23 @@ pub struct Opened {
     pub recorded: BTreeMap<String, ClusterState>,
 }
 
+/// A repository that does not validate: its problems (already printed on
+/// stderr) and the files they point into, for a document on stdout.
+pub struct Invalid {
+    pub diagnostics: Vec<Diagnostic>,
+    pub snapshot: Snapshot,
+}
+
 /// Read the working tree at `dir` and its state, then load and validate.
-/// Problems found in the files are printed and give `None`.
-pub fn open(g: &Global, dir: &Path) -> anyhow::Result<Option<Opened>> {
+/// Problems found in the files are printed and give [`Invalid`].
+pub fn open(g: &Global, dir: &Path) -> anyhow::Result<Result<Opened, Invalid>> {
     let snapshot = crate::source::from_worktree(dir)?;
     let (store, recorded) = read_state(g, dir, &snapshot)?;
-    let Some(loaded) = load_or_report(g, &snapshot, &context(&recorded)) else {
-        return Ok(None);
+    let loaded = match load_or_report(g, &snapshot, &context(&recorded)) {
+        Ok(loaded) => loaded,
+        Err(invalid) => return Ok(Err(invalid)),
     };
-    Ok(Some(Opened {
+    Ok(Ok(Opened {
         loaded,
         store,
         recorded,
@@ -126,20 +134,24 @@ pub fn history_context(dir: &Path, rev: &str) -> (LoadContext, Derived) {
     (ctx, derived)
 }
 
-/// Load a repository; on failure print the problems and return None.
-pub fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Option<Loaded> {
+/// Load a repository, printing its warnings; on failure print the
+/// problems (on stderr, whatever the output format) and return them.
+pub fn load_or_report(g: &Global, snapshot: &Snapshot, ctx: &LoadContext) -> Result<Loaded, Invalid> {
     match load(snapshot, ctx) {
         Ok(loaded) => {
             eprint!(
                 "{}",
                 diag::render(&loaded.warnings, snapshot, output::color_stderr(g))
             );
-            Some(loaded)
+            Ok(loaded)
         }
         Err(diags) => {
             eprint!("{}", diag::render(&diags, snapshot, output::color_stderr(g)));
             eprintln!("{}", diag::summary(&diags));
-            None
+            Err(Invalid {
+                diagnostics: diags,
+                snapshot: snapshot.clone(),
+            })
         }
     }
 }

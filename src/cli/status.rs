@@ -82,7 +82,7 @@ impl ClusterStatus {
 
 pub fn run(g: &Global, a: &StatusArgs) -> anyhow::Result<u8> {
     let dir = a.repo.clone().unwrap_or_else(|| ".".into());
-    let Some(repo::Opened {
+    let Ok(repo::Opened {
         mut loaded, store, ..
     }) = repo::open(g, &dir)?
     else {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::args::Global;
-use super::repo::{self, Opened};
+use super::repo::{self, Invalid, Opened};
 use crate::load::structure::did_you_mean;
 use crate::model::Repo;
 
@@ -18,12 +18,13 @@ pub enum TargetError {
 }
 
 /// [`repo::open`], then [`select`] the clusters named (none: every one).
-pub fn open(g: &Global, dir: &Path, names: &[String]) -> anyhow::Result<Option<Opened>> {
-    let Some(mut opened) = repo::open(g, dir)? else {
-        return Ok(None);
+pub fn open(g: &Global, dir: &Path, names: &[String]) -> anyhow::Result<Result<Opened, Invalid>> {
+    let mut opened = match repo::open(g, dir)? {
+        Ok(opened) => opened,
+        Err(invalid) => return Ok(Err(invalid)),
     };
     select(names, &mut opened.loaded.repo, &mut opened.recorded)?;
-    Ok(Some(opened))
+    Ok(Ok(opened))
 }
 
 /// [`only`], with a note on stderr naming the clusters left out.

@@ -1,6 +1,7 @@
 use super::args::{Format, Global, ValidateArgs};
 use super::{exit, output, repo};
 use crate::diag;
+use crate::model::Repo;
 
 pub fn run(g: &Global, a: &ValidateArgs) -> anyhow::Result<u8> {
     let dir = a.repo.dir();
@@ -11,29 +12,51 @@ pub fn run(g: &Global, a: &ValidateArgs) -> anyhow::Result<u8> {
         Ok(loaded) => (loaded.warnings.clone(), true),
         Err(d) => (d.clone(), false),
     };
+    let verdict = match &result {
+        Ok(loaded) => format!("{}: valid ({})", dir.display(), counts(&loaded.repo)),
+        Err(_) => format!("{}: {}", dir.display(), diag::summary(&diags)),
+    };
     match a.format {
         Format::Json => {
-            let v = serde_json::json!({ "valid": ok, "diagnostics": diags });
+            let v = serde_json::json!({ "valid": ok, "diagnostics": diag::locate(&diags, &snapshot) });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
-        Format::Text | Format::Markdown => {
+        Format::Markdown => {
+            // The problems on stderr as well, for a CI log; the document on stdout.
             eprint!("{}", diag::render(&diags, &snapshot, output::color_stderr(g)));
-            if let Ok(loaded) = &result {
-                let nodes: usize = loaded.repo.clusters.iter().map(|c| c.nodes.len()).sum();
-                println!(
-                    "{}: valid ({} cluster{}, {} node{}, {} request{})",
+            let headline = match &result {
+                Ok(loaded) => format!("`{}`: valid ({})", dir.display(), counts(&loaded.repo)),
+                Err(_) => format!(
+                    "`{}` does not validate ({})",
                     dir.display(),
-                    loaded.repo.clusters.len(),
-                    if loaded.repo.clusters.len() == 1 { "" } else { "s" },
-                    nodes,
-                    if nodes == 1 { "" } else { "s" },
-                    loaded.repo.requests.len(),
-                    if loaded.repo.requests.len() == 1 { "" } else { "s" },
-                );
+                    diag::summary(&diags)
+                ),
+            };
+            print!(
+                "{}",
+                diag::to_markdown("dbfleet validate", &headline, &diags, &snapshot)
+            );
+        }
+        Format::Text => {
+            eprint!("{}", diag::render(&diags, &snapshot, output::color_stderr(g)));
+            if ok {
+                println!("{verdict}");
             } else {
-                eprintln!("{}: {}", dir.display(), diag::summary(&diags));
+                eprintln!("{verdict}");
             }
         }
     }
     Ok(if ok { exit::OK } else { exit::ERROR })
+}
+
+/// "2 clusters, 5 nodes, 1 request".
+fn counts(repo: &Repo) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let nodes: usize = repo.clusters.iter().map(|c| c.nodes.len()).sum();
+    format!(
+        "{}, {}, {}",
+        plural(repo.clusters.len(), "cluster"),
+        plural(nodes, "node"),
+        plural(repo.requests.len(), "request")
+    )
 }

@@ -209,9 +209,14 @@ pub fn plan_cluster_rendered(
         });
     }
     plans.sort_by_key(|n| n.number);
-    let change = if before.nodes.is_empty() || plans.iter().all(|n| n.change == Change::Create) {
+    // A node that could not be observed changes nothing the plan knows of:
+    // the cluster's change is that of the others (the plan names it apart).
+    let known: Vec<&NodePlan> = plans.iter().filter(|n| n.unreachable.is_none()).collect();
+    let change = if before.nodes.is_empty()
+        || (!known.is_empty() && known.iter().all(|n| n.change == Change::Create))
+    {
         Change::Create
-    } else if plans.iter().all(|n| n.change == Change::NoChange) {
+    } else if known.iter().all(|n| n.change == Change::NoChange) {
         Change::NoChange
     } else {
         Change::Update
@@ -458,6 +463,10 @@ pub fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary 
             Change::Orphaned => s.clusters_orphaned += 1,
         }
         for n in &c.nodes {
+            if n.unreachable.is_some() {
+                s.nodes_unreachable += 1;
+                continue;
+            }
             match n.change {
                 Change::Create => s.nodes_to_create += 1,
                 Change::Update => s.nodes_to_update += 1,

@@ -20,7 +20,7 @@ pub use build::{
     sha256 as sha256_hex, simulate_applied, summarise, PlanError, PlanInput, Recorded, Rendered,
 };
 pub use diff::unified_diff;
-pub use markdown::to_markdown;
+pub use markdown::{to_markdown, MARKDOWN_MAX_BYTES};
 pub use order::order;
 pub use steps::{BlockedStep, Phase, PlannedStep, Step};
 pub use text::to_text;
@@ -55,6 +55,14 @@ impl Plan {
     /// requests count: the repository and the fleet differ).
     pub fn has_changes(&self) -> bool {
         self.summary.has_changes
+    }
+
+    /// The nodes whose host could not be observed, with their cluster.
+    pub fn unreachable(&self) -> impl Iterator<Item = (&ClusterPlan, &NodePlan)> {
+        self.clusters
+            .iter()
+            .flat_map(|c| c.nodes.iter().map(move |n| (c, n)))
+            .filter(|(_, n)| n.unreachable.is_some())
     }
 }
 
@@ -101,6 +109,16 @@ pub struct ClusterPlan {
     /// For an orphaned cluster: the request that would delete it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_request: Option<SuggestedRequest>,
+}
+
+impl ClusterPlan {
+    /// Whether a plan lists the cluster: it changes, or some of it could not
+    /// be observed or planned.
+    pub fn is_shown(&self) -> bool {
+        self.change != Change::NoChange
+            || !self.blocked.is_empty()
+            || self.nodes.iter().any(|n| n.unreachable.is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -212,6 +230,9 @@ pub struct Summary {
     pub nodes_to_create: usize,
     pub nodes_to_update: usize,
     pub nodes_orphaned: usize,
+    /// Nodes whose host could not be observed: nothing is planned for them
+    /// (not counted as nodes to create or update); `plan` exits 1.
+    pub nodes_unreachable: usize,
     pub files_changed: usize,
     pub requests_to_run: usize,
     pub has_changes: bool,

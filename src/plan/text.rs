@@ -11,7 +11,7 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
     if let Some(p) = &plan.base_problem {
         base_problem(&mut out, p);
     }
-    for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
+    for c in plan.clusters.iter().filter(|c| c.is_shown()) {
         cluster(&mut out, c, color);
     }
     if !plan.requests.is_empty() {
@@ -40,6 +40,18 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
                 let _ = writeln!(out, "      - {s}");
             }
         }
+    }
+    let unreachable: Vec<String> = plan
+        .unreachable()
+        .map(|(_, n)| format!("{} ({})", n.name, n.host))
+        .collect();
+    if !unreachable.is_empty() {
+        let line = format!(
+            "error: {} node(s) could not be observed, the plan leaves them out: {}",
+            unreachable.len(),
+            unreachable.join(", ")
+        );
+        let _ = writeln!(out, "\n{}", red(&line, color));
     }
     let _ = writeln!(out, "\n{}", summary_line(&plan.summary));
     out
@@ -73,18 +85,18 @@ fn cluster(out: &mut String, c: &ClusterPlan, color: bool) {
     let what = match c.change {
         Change::Create => "create",
         Change::Update => "update",
-        Change::NoChange => "no changes",
+        Change::NoChange => "nothing to do on the nodes observed",
         Change::Orphaned => "ORPHANED",
+    };
+    // Shown without changes: some node could not be observed.
+    let symbol = match c.change {
+        Change::NoChange => "?",
+        other => other.symbol(),
     };
     let _ = writeln!(
         out,
         "\n{} cluster {} ({} {}, {}): {}",
-        c.change.symbol(),
-        c.name,
-        c.engine,
-        c.version,
-        c.topology,
-        what
+        symbol, c.name, c.engine, c.version, c.topology, what
     );
     if let Some(req) = &c.delete_request {
         let _ = writeln!(out, "    no longer in the repository; nothing will be deleted.");
@@ -96,9 +108,24 @@ fn cluster(out: &mut String, c: &ClusterPlan, color: bool) {
     for n in c.nodes.iter().filter(|n| n.change != Change::NoChange) {
         node(out, n, color);
     }
+    for b in &c.blocked {
+        let line = format!("    left out: {}: {}: {}", b.node, b.what, b.reason);
+        let _ = writeln!(out, "{}", red(&line, color));
+    }
 }
 
 fn node(out: &mut String, n: &NodePlan, color: bool) {
+    if let Some(why) = &n.unreachable {
+        let line = format!(
+            "  error: {} ({}, {}, #{}) cannot be reached, nothing is planned for it: {why}",
+            n.name,
+            n.host,
+            n.role.as_str(),
+            n.number
+        );
+        let _ = writeln!(out, "{}", red(&line, color));
+        return;
+    }
     let what = match n.change {
         Change::Create => "new node",
         Change::Update => "update",
@@ -135,6 +162,14 @@ fn node(out: &mut String, n: &NodePlan, color: bool) {
     }
 }
 
+fn red(line: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[31m{line}\x1b[0m")
+    } else {
+        line.to_string()
+    }
+}
+
 fn paint(line: &str, color: bool) -> String {
     if !color {
         return line.to_string();
@@ -151,6 +186,12 @@ fn paint(line: &str, color: bool) -> String {
 
 /// "Plan: 1 cluster to create, ...", or "No changes." when there are none.
 pub fn summary_line(s: &Summary) -> String {
+    if !s.has_changes && s.nodes_unreachable > 0 {
+        return format!(
+            "No changes on the nodes observed; {} node(s) could not be observed.",
+            s.nodes_unreachable
+        );
+    }
     if !s.has_changes {
         return format!(
             "No changes. {} cluster{} the repository.",
@@ -175,6 +216,7 @@ pub fn summary_line(s: &Summary) -> String {
     push(s.nodes_to_create, "node(s) to create");
     push(s.nodes_to_update, "node(s) to update");
     push(s.nodes_orphaned, "node(s) orphaned");
+    push(s.nodes_unreachable, "node(s) unreachable");
     push(s.files_changed, "file(s) changed");
     push(s.requests_to_run, "request(s) to run");
     push(s.clusters_unchanged, "cluster(s) unchanged");

@@ -7,3 +7,4 @@ pub mod engines;
 pub mod fleet;
 pub mod git;
 pub mod lab;
+pub mod testnet;

@@ -1,6 +1,10 @@
 //! Diagnostics: problems found in a repository, each pointing at the text the
 //! user wrote, and their rendering as `file:line:column` with a caret.
 
+mod markdown;
+
+pub use markdown::to_markdown;
+
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde::Serialize;
 use std::ops::Range;
@@ -87,6 +91,44 @@ impl Diagnostic {
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         Some((line, col))
     }
+}
+
+/// A diagnostic with the line and column its span starts at, as the JSON
+/// forms (`validate`, and `plan` on a repository that does not validate)
+/// print it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Located<'a> {
+    #[serde(flatten)]
+    pub diagnostic: &'a Diagnostic,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+impl Located<'_> {
+    /// `file:line:column`, or the file alone when the position is unknown.
+    pub fn location(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.diagnostic.file),
+            _ => self.diagnostic.file.clone(),
+        }
+    }
+}
+
+/// Each diagnostic with its line and column in the files of `snapshot`.
+pub fn locate<'a>(diags: &'a [Diagnostic], snapshot: &Snapshot) -> Vec<Located<'a>> {
+    diags
+        .iter()
+        .map(|d| {
+            let at = snapshot.files.get(&d.file).and_then(|src| d.line_col(src));
+            Located {
+                diagnostic: d,
+                line: at.map(|(l, _)| l),
+                column: at.map(|(_, c)| c),
+            }
+        })
+        .collect()
 }
 
 /// Sort diagnostics by file, then position, for stable output.
