@@ -15,6 +15,7 @@ pub mod observe;
 pub mod plan;
 pub mod reconcile;
 pub mod render;
+pub mod requests;
 pub mod schema;
 pub mod secrets;
 pub mod source;
