@@ -93,6 +93,9 @@ pub enum Command {
     /// Nodes, roles, health and replication lag, observed over SSH.
     #[command(after_help = help::STATUS)]
     Status(StatusArgs),
+    /// Request files: one-shot operations (promote, resync, backup, ...).
+    #[command(after_help = help::REQUEST)]
+    Request(RequestArgs),
     /// Show the database credentials dbfleet manages for a cluster.
     #[command(after_help = help::CREDENTIALS)]
     Credentials(CredentialsArgs),
@@ -238,4 +241,46 @@ pub struct ManArgs {
     /// Write dbfleet.1 and a dbfleet-<command>.1 per command into this directory instead of printing dbfleet.1.
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
+}
+
+/// `dbfleet request ...`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    #[command(subcommand)]
+    pub command: RequestCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Write a well-formed request file into requests/, for you to commit.
+    #[command(after_help = help::REQUEST_NEW)]
+    New(RequestNewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RequestNewArgs {
+    /// What the request does.
+    #[arg(value_name = "ACTION", value_parser = crate::model::Request::ACTIONS)]
+    pub action: String,
+    #[command(flatten)]
+    pub repo: RepoArg,
+    /// The cluster.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// The node (promote, remove-node), e.g. shop3.
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+    /// The backup to restore: an id or "latest" (restore).
+    #[arg(long, value_name = "ID")]
+    pub backup: Option<String>,
+    /// URL of the database to import, without a password (migrate).
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// Past this the request fails, e.g. "10m" (default per action).
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Confirm that the request deletes (remove-node, delete-cluster): writes
+    /// `confirm` with the node's or cluster's name.
+    #[arg(long)]
+    pub confirm: bool,
 }

@@ -8,6 +8,7 @@ Examples:
   dbfleet plan . --cluster shop
   dbfleet apply . --cluster shop --yes
   dbfleet status --repo .
+  dbfleet request new promote --cluster shop --node shop3
 
 Exit codes:
   0  success
@@ -85,6 +86,35 @@ Exit codes:
      usage error)
   2  a node is not healthy: unreachable, engine missing, empty or stopped, or
      its replication broken. Orphaned nodes are shown but do not count.";
+
+pub const REQUEST: &str = "\
+Examples:
+  dbfleet request new promote --cluster shop --node shop3
+  dbfleet request new remove-node --cluster shop --node shop2 --confirm
+
+Run `dbfleet request new --help` for every action and flag.
+
+Exit codes:
+  0  done
+  1  error (see each subcommand; usage error included)";
+
+pub const REQUEST_NEW: &str = "\
+Examples:
+  dbfleet request new promote --cluster shop --node shop3
+  dbfleet request new restore --cluster shop --backup latest --timeout 3h
+  dbfleet request new migrate --cluster shop --source mysql://app@old.example.internal/shop
+  dbfleet request new remove-node --cluster shop --node shop2 --confirm
+
+Writes requests/<date>-<action>-<target>.toml (the target is the node for
+promote and remove-node, else the cluster; the date is today, UTC, or
+SOURCE_DATE_EPOCH) and prints its path. Nothing is written when the
+repository with the file added would not validate, when the file exists, or
+when a request that deletes (remove-node, delete-cluster) is not confirmed.
+
+Exit codes:
+  0  written
+  1  error: not written (the request would not validate, the file exists,
+     no --confirm), or the command could not run (usage error included)";
 
 pub const CREDENTIALS: &str = "\
 Examples:

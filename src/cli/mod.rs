@@ -11,6 +11,7 @@ mod online;
 mod output;
 mod plan;
 mod repo;
+mod request;
 mod requests;
 mod schema;
 mod status;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan::run(&cli.global, a),
         Command::Apply(a) => apply::run(&cli.global, a),
         Command::Status(a) => status::run(&cli.global, a),
+        Command::Request(a) => request::run(&cli.global, a),
         Command::Credentials(a) => credentials::run(&cli.global, a),
         Command::Schema(a) => schema::run(a),
         Command::Completions(a) => completions::completions(a),

@@ -5,6 +5,7 @@
 pub mod doc;
 mod hint;
 pub mod structure;
+mod suggest;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::doc::{escape, field_path, Doc};
 use super::hint;
+pub use super::suggest::did_you_mean;
 use crate::diag::Diagnostic;
 use crate::model::Secret;
 
@@ -70,18 +71,7 @@ impl Checker {
                 let allowed = self.allowed_fields(schema_path);
                 unexpected
                     .iter()
-                    .map(|key| {
-                        let ptr = format!("{pointer}/{}", escape(key));
-                        let mut d = Diagnostic::error(file, format!("unknown field `{key}`"))
-                            .at(doc.key_span(&ptr))
-                            .label("unknown field");
-                        d = with_field(d);
-                        let list = allowed.join(", ");
-                        d.help(match did_you_mean(key, &allowed) {
-                            Some(s) => format!("did you mean `{s}`? allowed fields: {list}"),
-                            None => format!("allowed fields: {list}"),
-                        })
-                    })
+                    .map(|key| unknown_field(doc, pointer, key, &allowed))
                     .collect()
             }
             ValidationErrorKind::Required { property } => {
@@ -269,6 +259,13 @@ impl Checker {
             if let Some(branch) = matching_branch(context, pointer, Match::Type) {
                 return descend(branch);
             }
+            // Several alternatives are tables (`{ env = ... }` or
+            // `{ file = ... }`): a key none of them knows is unknown
+            // whichever was meant.
+            let unknown = self.unknown_in_every_table(doc, pointer, context);
+            if !unknown.is_empty() {
+                return unknown;
+            }
         }
         if is_secret(last_segment(pointer)) || secret_branch(schema_path) {
             return vec![secret_diag(doc, pointer, &field, found)];
@@ -304,6 +301,69 @@ impl Checker {
         }
         vec![if field.is_empty() { d } else { d.field(field) }]
     }
+}
+
+impl Checker {
+    /// The keys of the table at `pointer` that every alternative of the
+    /// table type refuses, each as an unknown field; the allowed fields are
+    /// those of all these alternatives.
+    fn unknown_in_every_table(
+        &self,
+        doc: &Doc,
+        pointer: &str,
+        context: &[Vec<jsonschema::ValidationError<'static>>],
+    ) -> Vec<Diagnostic> {
+        let tables = context.iter().filter(|errs| {
+            !errs.iter().any(|e| {
+                e.instance_path().as_str() == pointer
+                    && matches!(
+                        e.kind(),
+                        ValidationErrorKind::Type { .. }
+                            | ValidationErrorKind::Enum { .. }
+                            | ValidationErrorKind::Constant { .. }
+                    )
+            })
+        });
+        let mut common: Option<Vec<String>> = None;
+        let mut allowed: Vec<String> = Vec::new();
+        for errs in tables {
+            let mut unknown = Vec::new();
+            for e in errs.iter().filter(|e| e.instance_path().as_str() == pointer) {
+                if let ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
+                    unknown.extend(unexpected.iter().cloned());
+                    allowed.extend(self.allowed_fields(e.schema_path().as_str()));
+                }
+            }
+            common = Some(match common {
+                None => unknown,
+                Some(before) => before.into_iter().filter(|k| unknown.contains(k)).collect(),
+            });
+        }
+        allowed.sort();
+        allowed.dedup();
+        common
+            .unwrap_or_default()
+            .iter()
+            .map(|key| unknown_field(doc, pointer, key, &allowed))
+            .collect()
+    }
+}
+
+/// `key` of the table at `pointer` is no field of it.
+fn unknown_field(doc: &Doc, pointer: &str, key: &str, allowed: &[String]) -> Diagnostic {
+    let ptr = format!("{pointer}/{}", escape(key));
+    let mut d = Diagnostic::error(&doc.file, format!("unknown field `{key}`"))
+        .at(doc.key_span(&ptr))
+        .label("unknown field");
+    let field = field_path(pointer);
+    if !field.is_empty() {
+        d = d.field(field);
+    }
+    let list = allowed.join(", ");
+    d.help(match did_you_mean(key, allowed) {
+        Some(s) => format!("did you mean `{s}`? allowed fields: {list}"),
+        None => format!("allowed fields: {list}"),
+    })
 }
 
 /// How closely an alternative must fit the value to be the one the user meant.
@@ -511,20 +571,4 @@ fn describe_other(kind: &ValidationErrorKind) -> String {
         ValidationErrorKind::UniqueItems => "entries must be unique".into(),
         other => format!("{other:?}"),
     }
-}
-
-/// The closest candidate to `got`, if it is close enough to be a typo.
-pub fn did_you_mean<S: AsRef<str>>(got: &str, candidates: &[S]) -> Option<String> {
-    let got_l = got.to_lowercase();
-    candidates
-        .iter()
-        .map(|c| {
-            (
-                strsim::damerau_levenshtein(&got_l, &c.as_ref().to_lowercase()),
-                c.as_ref(),
-            )
-        })
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.to_string())
 }

@@ -7,9 +7,15 @@
 //! of each phase with the same executor as every other step
 //! ([`crate::apply`]), one phase per pass, so that a run killed halfway
 //! plans the rest again from what it observes.
+//!
+//! [`Draft`]: a request file written for the user (`dbfleet request new`),
+//! its text and name, and the check that the repository with it added
+//! still validates.
 
+mod draft;
 mod promote;
 
+pub use draft::{check, Draft, DraftError};
 pub use promote::MAX_LAG_BYTES;
 pub use promote::MAX_LAG_SECONDS;
 
