@@ -8,6 +8,7 @@ pub mod apply;
 pub mod cli;
 pub mod diag;
 pub mod engine;
+pub mod fit;
 pub mod layout;
 pub mod load;
 pub mod model;

@@ -119,3 +119,62 @@ fn validate_json_gives_line_and_column() {
     assert_eq!(v["diagnostics"][0]["line"], 3);
     assert_eq!(v["diagnostics"][0]["column"], 11);
 }
+
+/// 300 broken clusters: the document of their problems still fits a
+/// pull-request comment, its first problems shown and the cut named, for
+/// `plan` (at its --max-bytes) and `validate`.
+#[test]
+fn a_long_list_of_problems_fits_a_pull_request_comment() {
+    let files: Vec<(String, String)> = (1..=300)
+        .map(|i| {
+            (
+                format!("clusters/shop{i}.toml"),
+                BROKEN.replace("\"shop\"", &format!("\"shop{i}\"")),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let repo = TempRepo::with_files(&refs);
+    for (args, max) in [
+        (&["plan", ".", "--offline", "--format", "markdown"][..], 60_000),
+        (
+            &[
+                "plan",
+                ".",
+                "--offline",
+                "--format",
+                "markdown",
+                "--max-bytes",
+                "20000",
+            ][..],
+            20_000,
+        ),
+        (&["validate", ".", "--format", "markdown"][..], 60_000),
+    ] {
+        let (code, md, _) = dbfleet(&repo, args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(md.len() <= max, "{args:?}: {} bytes", md.len());
+        assert!(
+            md.contains("- **error** `clusters/shop1.toml:"),
+            "{args:?}:\n{md}"
+        );
+        assert!(
+            md.contains("items of the list were left out to fit a pull-request comment"),
+            "{args:?}:\n{md}"
+        );
+    }
+    let (_, whole, _) = dbfleet(
+        &repo,
+        &[
+            "plan",
+            ".",
+            "--offline",
+            "--format",
+            "markdown",
+            "--max-bytes",
+            "0",
+        ],
+    );
+    assert!(whole.len() > 60_000, "{} bytes", whole.len());
+    assert!(!whole.contains("left out"));
+}

@@ -19,7 +19,7 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
     };
     let plan = match plan {
         Ok(plan) => plan,
-        Err(invalid) => return invalid_repository(&invalid, a.format),
+        Err(invalid) => return invalid_repository(&invalid, a.format, a.max_bytes),
     };
     match a.format {
         Format::Text => print!("{}", plan::to_text(&plan, output::color_stdout(g))),
@@ -32,7 +32,7 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
 /// A repository that does not validate: its problems are on stderr; a
 /// document format also gets a document showing them on stdout (never an
 /// empty pull-request comment). Exit 1.
-fn invalid_repository(invalid: &repo::Invalid, format: Format) -> anyhow::Result<u8> {
+fn invalid_repository(invalid: &repo::Invalid, format: Format, max_bytes: usize) -> anyhow::Result<u8> {
     let diags = &invalid.diagnostics;
     match format {
         Format::Text => {}
@@ -45,7 +45,12 @@ fn invalid_repository(invalid: &repo::Invalid, format: Format) -> anyhow::Result
                     diag::summary(diags)
                 ),
                 diags,
-                &invalid.snapshot
+                &invalid.snapshot,
+                max_bytes,
+                crate::fit::Whole {
+                    what: "list",
+                    how: "run `dbfleet validate`, or `dbfleet plan --format markdown --max-bytes 0`",
+                },
             )
         ),
         Format::Json => {

@@ -96,6 +96,10 @@ pub fn annotate(
                     continue;
                 }
                 rp.status = RequestStatus::Pending;
+                if let Some(why) = crate::requests::unsupported(&d.file.request) {
+                    rp.reason = Some(format!("will be refused: {why}"));
+                    continue;
+                }
                 let Some(c) = repo.clusters.iter().find(|c| c.name == rp.cluster) else {
                     continue;
                 };

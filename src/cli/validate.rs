@@ -34,7 +34,17 @@ pub fn run(g: &Global, a: &ValidateArgs) -> anyhow::Result<u8> {
             };
             print!(
                 "{}",
-                diag::to_markdown("dbfleet validate", &headline, &diags, &snapshot)
+                diag::to_markdown(
+                    "dbfleet validate",
+                    &headline,
+                    &diags,
+                    &snapshot,
+                    crate::plan::MARKDOWN_MAX_BYTES,
+                    crate::fit::Whole {
+                        what: "list",
+                        how: "run `dbfleet validate` (the text form, on stderr)",
+                    },
+                )
             );
         }
         Format::Text => {

@@ -6,13 +6,24 @@ use std::fmt::Write;
 
 use super::{locate, render, summary, Severity};
 use crate::diag::Diagnostic;
+use crate::fit::{fit, Block, Kind, Whole};
 use crate::source::Snapshot;
 
 /// A Markdown document: `title` (e.g. "dbfleet plan"), then `headline` (as a
 /// caution when there are errors), one list item per diagnostic
 /// (`file:line:column`, field, message, help), and the full messages with
-/// the lines they point at, folded.
-pub fn to_markdown(title: &str, headline: &str, diags: &[Diagnostic], snapshot: &Snapshot) -> String {
+/// the lines they point at, folded. At most `max_bytes` bytes (0: no
+/// limit): the folded messages go first, then problems from the end of the
+/// list, and a note says so and how to see them all (`whole`).
+pub fn to_markdown(
+    title: &str,
+    headline: &str,
+    diags: &[Diagnostic],
+    snapshot: &Snapshot,
+    max_bytes: usize,
+    whole: Whole<'_>,
+) -> String {
+    let mut blocks = Vec::new();
     let mut out = String::new();
     let _ = writeln!(out, "### {title}\n");
     if diags.iter().any(Diagnostic::is_error) {
@@ -20,8 +31,10 @@ pub fn to_markdown(title: &str, headline: &str, diags: &[Diagnostic], snapshot: 
     } else {
         let _ = writeln!(out, "**{}**\n", inline(headline));
     }
+    blocks.push(Block::new(Kind::Keep, std::mem::take(&mut out)));
+    blocks.push(Block::new(Kind::Note, ""));
     if diags.is_empty() {
-        return out;
+        return fit(&blocks, max_bytes, whole);
     }
     for d in locate(diags, snapshot) {
         let severity = match d.diagnostic.severity {
@@ -41,6 +54,7 @@ pub fn to_markdown(title: &str, headline: &str, diags: &[Diagnostic], snapshot: 
         if let Some(help) = &d.diagnostic.help {
             let _ = writeln!(out, "  - help: {}", inline(help));
         }
+        blocks.push(Block::new(Kind::Item, std::mem::take(&mut out)));
     }
     let full = render(diags, snapshot, false);
     let fence = "`".repeat(longest_backticks(&full).max(2) + 1);
@@ -50,7 +64,8 @@ pub fn to_markdown(title: &str, headline: &str, diags: &[Diagnostic], snapshot: 
         summary(diags),
         full.trim_end()
     );
-    out
+    blocks.push(Block::new(Kind::Fold, out));
+    fit(&blocks, max_bytes, whole)
 }
 
 /// One line of Markdown text: no line breaks, and no raw HTML outside
@@ -91,7 +106,18 @@ mod tests {
                 .help("known versions: 15, 16"),
             Diagnostic::warning("fleet.toml", "not read"),
         ];
-        let md = to_markdown("dbfleet plan", "It does not validate.", &diags, &snapshot);
+        let whole = Whole {
+            what: "list",
+            how: "run `dbfleet validate`",
+        };
+        let md = to_markdown(
+            "dbfleet plan",
+            "It does not validate.",
+            &diags,
+            &snapshot,
+            0,
+            whole,
+        );
         let head: Vec<&str> = md.lines().take(8).collect();
         assert_eq!(
             head,

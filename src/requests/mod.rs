@@ -87,11 +87,24 @@ pub struct Situation<'a> {
 pub fn next(request: &Request, s: &Situation<'_>) -> Verdict {
     match request {
         Request::Promote { node, .. } => promote::next(node, s),
-        other => Verdict::Refuse(format!(
-            "the {} action is not carried out by this version of dbfleet; the file is kept and reported",
-            other.action()
-        )),
+        other => Verdict::Refuse(not_carried_out(other)),
     }
+}
+
+/// Why apply refuses `request` whatever the cluster looks like: its action
+/// is not carried out by this version. `None` for the actions it runs.
+pub fn unsupported(request: &Request) -> Option<String> {
+    match request {
+        Request::Promote { .. } => None,
+        other => Some(not_carried_out(other)),
+    }
+}
+
+fn not_carried_out(r: &Request) -> String {
+    format!(
+        "the {} action is not carried out by this version of dbfleet; the file is kept and reported",
+        r.action()
+    )
 }
 
 /// Every step a request would take, phase by phase, on `nodes` as they are

@@ -2,15 +2,13 @@
 //! comment: a summary table first, then a table per changed cluster, diffs
 //! folded in `<details>` blocks (a change that is the same on several nodes
 //! shown once), orphans and unreachable nodes called out. The document keeps
-//! to a size limit ([`fit`]).
-
-mod fit;
+//! to a size limit ([`crate::fit`]).
 
 use std::fmt::Write;
 
-use self::fit::{fit, Block, Kind};
 use super::text::{summary_line, BASE_ERRORS_SHOWN};
 use super::{Change, ClusterPlan, FileChange, Plan, RequestStatus, Summary};
+use crate::fit::{fit, Block, Kind, Whole};
 
 /// The default size limit: below GitHub's 65,536 characters per comment,
 /// with room for what CI adds around the plan.
@@ -19,7 +17,11 @@ pub const MARKDOWN_MAX_BYTES: usize = 60_000;
 /// Render a plan as Markdown of at most `max_bytes` bytes (0: no limit);
 /// what is left out to keep to it is named in the document.
 pub fn to_markdown(plan: &Plan, max_bytes: usize) -> String {
-    fit(&blocks(plan), max_bytes)
+    let whole = Whole {
+        what: "plan",
+        how: "run `dbfleet plan --format markdown --max-bytes 0`, or see the text plan (`dbfleet plan`)",
+    };
+    fit(&blocks(plan), max_bytes, whole)
 }
 
 fn blocks(plan: &Plan) -> Vec<Block> {

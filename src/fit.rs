@@ -1,7 +1,9 @@
 //! Fitting a Markdown document into a pull-request comment (GitHub stops at
-//! 65,536 characters): the document comes as blocks, and when they are too
-//! big together, folded diffs go first, from the end, then node rows of the
-//! tables; a note says what was left out and how to see it all.
+//! 65,536 characters): the document (a plan, or the problems of a repository
+//! that does not validate) comes as blocks, and when they are too big
+//! together, folded diffs go first, from the end, then other folded details,
+//! then node rows of the tables and items of lists; a note says what was
+//! left out and how to see it all.
 //!
 //! Guarantee: with a limit, the result never has more bytes than it.
 
@@ -18,6 +20,10 @@ pub enum Kind {
     TableHead(usize),
     /// A row of table `n`: goes when leaving out diffs was not enough.
     Row(usize),
+    /// Folded details other than a diff (the full text of the problems).
+    Fold,
+    /// An item of a list (a problem): goes, from the end, with the rows.
+    Item,
     /// Where the note on what was left out goes (nothing when nothing was).
     Note,
 }
@@ -37,12 +43,24 @@ impl Block {
     }
 }
 
+/// What the document is and how to see all of it, for the note: "For the
+/// whole {what} {how}."
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole<'a> {
+    /// "plan".
+    pub what: &'a str,
+    /// "run `dbfleet plan --format markdown --max-bytes 0`".
+    pub how: &'a str,
+}
+
 /// What was left out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Cut {
     diffs: usize,
     diff_bytes: usize,
+    folds: usize,
     rows: usize,
+    items: usize,
     /// The end of the document was cut off: even without diffs and rows it
     /// was too big.
     tail: bool,
@@ -53,7 +71,7 @@ impl Cut {
         *self == Cut::default()
     }
 
-    fn note(&self, max: usize) -> String {
+    fn note(&self, max: usize, whole: Whole<'_>) -> String {
         if self.is_empty() {
             return String::new();
         }
@@ -66,6 +84,16 @@ impl Cut {
                 size(self.diff_bytes)
             ));
         }
+        if self.folds > 0 {
+            what.push("the folded details".into());
+        }
+        if self.items > 0 {
+            what.push(format!(
+                "{} item{} of the list",
+                self.items,
+                if self.items == 1 { "" } else { "s" }
+            ));
+        }
         if self.rows > 0 {
             what.push(format!(
                 "{} node row{} of the tables",
@@ -74,19 +102,21 @@ impl Cut {
             ));
         }
         if self.tail {
-            what.push("the end of the plan".into());
+            what.push(format!("the end of the {}", whole.what));
         }
         let mut out = String::new();
         let _ = writeln!(
             out,
             "> [!NOTE]\n> {} {} left out to fit a pull-request comment (at most {max} bytes). \
-             For the whole plan run `dbfleet plan --format markdown --max-bytes 0`, or see the text plan (`dbfleet plan`).\n",
+             For the whole {} {}.\n",
             and_list(&what),
-            if what.len() == 1 && self.diffs + self.rows <= 1 {
+            if what.len() == 1 && self.diffs + self.rows + self.items <= 1 {
                 "was"
             } else {
                 "were"
-            }
+            },
+            whole.what,
+            whole.how
         );
         out
     }
@@ -109,10 +139,11 @@ fn size(bytes: usize) -> String {
 }
 
 /// Join the blocks, leaving out what must go so that the result has at most
-/// `max` bytes (0: no limit): diffs from the end, then table rows from the
-/// end (a table's head goes with its last row), then, if still too big, the
-/// end of the document. The note goes where the [`Kind::Note`] block is.
-pub fn fit(blocks: &[Block], max: usize) -> String {
+/// `max` bytes (0: no limit): diffs from the end, then other folded
+/// details, then table rows and list items from the end (a table's head
+/// goes with its last row), then, if still too big, the end of the
+/// document. The note goes where the [`Kind::Note`] block is.
+pub fn fit(blocks: &[Block], max: usize, whole: Whole<'_>) -> String {
     let mut kept = vec![true; blocks.len()];
     let tables = blocks
         .iter()
@@ -130,23 +161,38 @@ pub fn fit(blocks: &[Block], max: usize) -> String {
     }
     let mut total: usize = blocks.iter().map(|b| b.text.len()).sum();
     let mut cut = Cut::default();
-    let fits = |total: usize, cut: &Cut| max == 0 || total + cut.note(max).len() <= max;
-    for (i, b) in blocks.iter().enumerate().rev() {
-        if fits(total, &cut) {
-            break;
-        }
-        if b.kind == Kind::Diff {
-            kept[i] = false;
-            total -= b.text.len();
-            cut.diffs += 1;
-            cut.diff_bytes += b.text.len();
+    let fits = |total: usize, cut: &Cut| max == 0 || total + cut.note(max, whole).len() <= max;
+    for kind in [Kind::Diff, Kind::Fold] {
+        for (i, b) in blocks.iter().enumerate().rev() {
+            if fits(total, &cut) {
+                break;
+            }
+            if b.kind == kind {
+                kept[i] = false;
+                total -= b.text.len();
+                if kind == Kind::Diff {
+                    cut.diffs += 1;
+                    cut.diff_bytes += b.text.len();
+                } else {
+                    cut.folds += 1;
+                }
+            }
         }
     }
     for i in (0..blocks.len()).rev() {
         if fits(total, &cut) {
             break;
         }
-        let Kind::Row(t) = blocks[i].kind else { continue };
+        let t = match blocks[i].kind {
+            Kind::Item => {
+                kept[i] = false;
+                total -= blocks[i].text.len();
+                cut.items += 1;
+                continue;
+            }
+            Kind::Row(t) => t,
+            _ => continue,
+        };
         kept[i] = false;
         total -= blocks[i].text.len();
         cut.rows += 1;
@@ -166,7 +212,7 @@ pub fn fit(blocks: &[Block], max: usize) -> String {
     let mut out = String::with_capacity(total);
     for (b, _) in blocks.iter().zip(&kept).filter(|(_, k)| **k) {
         match b.kind {
-            Kind::Note => out.push_str(&cut.note(max)),
+            Kind::Note => out.push_str(&cut.note(max, whole)),
             _ => out.push_str(&b.text),
         }
     }
@@ -210,6 +256,11 @@ mod tests {
         ]
     }
 
+    const PLAN: Whole<'static> = Whole {
+        what: "plan",
+        how: "run `dbfleet plan --format markdown --max-bytes 0`, or see the text plan (`dbfleet plan`)",
+    };
+
     fn all(blocks: &[Block]) -> String {
         blocks.iter().map(|b| b.text.as_str()).collect()
     }
@@ -218,15 +269,15 @@ mod tests {
     fn everything_when_it_fits_or_without_a_limit() {
         let blocks = doc();
         let whole = all(&blocks);
-        assert_eq!(fit(&blocks, 0), whole);
-        assert_eq!(fit(&blocks, whole.len()), whole);
+        assert_eq!(fit(&blocks, 0, PLAN), whole);
+        assert_eq!(fit(&blocks, whole.len(), PLAN), whole);
     }
 
     #[test]
     fn the_last_diff_goes_first() {
         let blocks = doc();
         let max = all(&blocks).len() - 1;
-        let out = fit(&blocks, max);
+        let out = fit(&blocks, max, PLAN);
         assert!(out.len() <= max);
         assert!(out.contains("diff 0") && !out.contains("diff 1"), "{out}");
         assert!(out.contains("row 1.1"), "{out}");
@@ -250,9 +301,9 @@ mod tests {
             ..Cut::default()
         };
         // The note names the limit: one of as many digits.
-        let max = no_diffs + two_diffs.note(1000).len() - 1;
+        let max = no_diffs + two_diffs.note(1000, PLAN).len() - 1;
         assert!((1000..10_000).contains(&max), "{max}");
-        let out = fit(&blocks, max);
+        let out = fit(&blocks, max, PLAN);
         assert!(out.len() <= max, "{}", out.len());
         assert!(!out.contains("diff "), "{out}");
         // Table 1's head goes with its only row.
@@ -272,11 +323,11 @@ mod tests {
     fn never_more_than_the_limit() {
         let blocks = doc();
         for max in [1, 5, 20, 100, 300, 400, 500, 1000, 2000] {
-            let out = fit(&blocks, max);
+            let out = fit(&blocks, max, PLAN);
             assert!(out.len() <= max, "{max}: {} bytes:\n{out}", out.len());
         }
         // Without diffs and rows, the kept blocks and the note are too big.
-        let out = fit(&blocks, 700);
+        let out = fit(&blocks, 700, PLAN);
         assert!(out.starts_with("# title\n\n> [!NOTE]\n"), "{out}");
         assert!(out.contains("and the end of the plan were left out"), "{out}");
         assert!(!out.contains("## end"), "{out}");
