@@ -26,26 +26,16 @@
 
 mod common;
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::engines::{
-    assert_port_free, drop_firewall_script, postgresql_reset_script, redis_reset_script, wait_for,
-    MARIADB_CLIENT, MARIADB_RESET, PG_DATA, PSQL_CLIENT,
-};
+use common::engines::{assert_port_free, drop_firewall_script, PG_DATA};
 use common::fleet::{admin_password as password, lab_repo, nodes_toml, run_dbfleet, text};
 use common::lab::Lab;
+use common::lab_engine::Kind;
 
 /// Rows (or keys) written before the new node joins, and after.
 const BEFORE: u32 = 5000;
 const AFTER: u32 = 100;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Mariadb,
-    Postgresql,
-    Valkey,
-}
 
 /// One engine as this test drives and checks it on the hosts.
 struct Engine {
@@ -76,20 +66,12 @@ const VALKEY: Engine = Engine {
 const VALKEY_PORT: u16 = 6393;
 
 impl Engine {
-    fn conf(&self) -> &'static str {
-        match self.kind {
-            Kind::Mariadb => "/etc/mysql/my.cnf",
-            Kind::Postgresql => "/etc/postgresql/15/main/postgresql.conf",
-            Kind::Valkey => "/etc/valkey/valkey.conf",
-        }
+    fn conf(&self) -> String {
+        self.kind.conf()
     }
 
-    fn pid_file(&self) -> &'static str {
-        match self.kind {
-            Kind::Mariadb => "/run/mysqld/mysqld.pid",
-            Kind::Postgresql => "/var/lib/postgresql/15/main/postmaster.pid",
-            Kind::Valkey => "/run/valkey/valkey-server.pid",
-        }
+    fn pid_file(&self) -> String {
+        self.kind.pid_file()
     }
 
     fn node(&self, n: u32) -> String {
@@ -106,22 +88,20 @@ impl Engine {
 
     /// The script of [`Engine::reset`], and the engine's port.
     fn reset_script(&self) -> (String, u16) {
-        let (script, port) = match self.kind {
-            Kind::Mariadb => (MARIADB_RESET.to_string(), 3306),
-            Kind::Postgresql => (postgresql_reset_script(), 5432),
-            Kind::Valkey => (
-                redis_reset_script("valkey", "/etc/valkey/valkey.conf"),
-                VALKEY_PORT,
-            ),
+        let port = match self.kind {
+            Kind::Mariadb => 3306,
+            Kind::Postgresql => 5432,
+            Kind::Redis | Kind::Valkey => VALKEY_PORT,
         };
+        let script = self.kind.reset_script();
         (format!("{script}\n{}", drop_firewall_script(self.cluster)), port)
     }
 
     fn cluster_toml(&self, lab: &Lab, hosts: &[&str]) -> String {
-        let (engine, version, port) = match self.kind {
-            Kind::Mariadb => ("mariadb", "10.11", String::new()),
-            Kind::Postgresql => ("postgresql", "15", String::new()),
-            Kind::Valkey => ("valkey", "9.1", format!("port = {VALKEY_PORT}\n")),
+        let (engine, version) = self.kind.engine_version();
+        let port = match self.kind {
+            Kind::Redis | Kind::Valkey => format!("port = {VALKEY_PORT}\n"),
+            _ => String::new(),
         };
         let nodes = nodes_toml(lab, hosts);
         let (key, value, _) = self.setting;
@@ -132,33 +112,13 @@ impl Engine {
         )
     }
 
-    /// Runs `input` with the engine's client on `host` (root over the
-    /// local socket); stdout, trimmed. `password` is the admin password
-    /// (Valkey only).
-    fn client(&self, lab: &Lab, host: &str, password: &str, input: &str) -> Output {
-        match self.kind {
-            Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
-            Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
-            Kind::Valkey => lab.ssh_with_input(
-                host,
-                &format!(
-                    "REDISCLI_AUTH=\"$(cat)\" $(command -v valkey-cli || echo redis-cli) -s /run/valkey/valkey-server.sock {input}"
-                ),
-                password.as_bytes(),
-            ),
-        }
-    }
-
     fn query(&self, lab: &Lab, host: &str, password: &str, input: &str) -> String {
-        let out = self.client(lab, host, password, input);
-        assert!(out.status.success(), "{host}: {input}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+        self.kind.query(lab, host, password, input)
     }
 
     fn wait_for(&self, lab: &Lab, host: &str, password: &str, input: &str, want: &str) {
-        wait_for(host, input, want, Duration::from_secs(30), || {
-            self.client(lab, host, password, input)
-        });
+        self.kind
+            .wait(lab, host, password, input, want, Duration::from_secs(30));
     }
 
     /// Writes rows `from..=to` on the primary.
@@ -173,7 +133,7 @@ impl Engine {
                 "CREATE TABLE IF NOT EXISTS e2e (id int PRIMARY KEY, note text); \
                  INSERT INTO e2e SELECT i, 'row ' || i FROM generate_series({from}, {to}) AS i;"
             ),
-            Kind::Valkey => format!(
+            Kind::Redis | Kind::Valkey => format!(
                 "EVAL \"for i = {from}, {to} do redis.call('SET', 'e2e:' .. i, 'row ' .. i) end return {to}\" 0"
             ),
         };
@@ -185,7 +145,7 @@ impl Engine {
         match self.kind {
             Kind::Mariadb => "SELECT CONCAT(COUNT(*), ' ', SUM(id)) FROM e2e.t",
             Kind::Postgresql => "SELECT count(*) || ' ' || sum(id) FROM e2e",
-            Kind::Valkey => {
+            Kind::Redis | Kind::Valkey => {
                 "EVAL_RO \"local n, s = 0, 0 for _, k in ipairs(redis.call('KEYS', 'e2e:*')) do n = n + 1 s = s + tonumber(string.sub(k, 5)) end return n .. ' ' .. s\" 0"
             }
         }
@@ -196,13 +156,13 @@ impl Engine {
         match self.kind {
             Kind::Mariadb => format!("SELECT @@GLOBAL.{key}"),
             Kind::Postgresql => format!("SHOW {key}"),
-            Kind::Valkey => format!("CONFIG GET {key}"),
+            Kind::Redis | Kind::Valkey => format!("CONFIG GET {key}"),
         }
     }
 
     fn setting_want(&self) -> String {
         match self.kind {
-            Kind::Valkey => format!("{}\n{}", self.setting.0, self.setting.2),
+            Kind::Redis | Kind::Valkey => format!("{}\n{}", self.setting.0, self.setting.2),
             _ => self.setting.2.to_string(),
         }
     }
@@ -210,37 +170,8 @@ impl Engine {
     /// Waits until `host` replicates from h1, by the engine's own account.
     fn wait_replica_of_h1(&self, lab: &Lab, host: &str, pw: &str) {
         let h1 = lab.ip("h1").to_string();
-        match self.kind {
-            Kind::Mariadb => {
-                self.wait_for(
-                    lab,
-                    host,
-                    pw,
-                    "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'",
-                    "ON",
-                );
-                let status = lab.ssh_ok(host, "mariadb --vertical -e 'SHOW SLAVE STATUS'");
-                assert!(status.contains(&format!("Master_Host: {h1}")), "{host}: {status}");
-                assert_eq!(self.query(lab, host, pw, "SELECT @@read_only"), "1", "{host}");
-            }
-            Kind::Postgresql => {
-                self.wait_for(
-                    lab,
-                    host,
-                    pw,
-                    "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
-                    &format!("streaming {h1}"),
-                );
-                assert_eq!(self.query(lab, host, pw, "SELECT pg_is_in_recovery()"), "t");
-            }
-            Kind::Valkey => self.wait_for(
-                lab,
-                host,
-                pw,
-                "INFO replication | tr -d '\\r' | grep -E '^(role|master_host|master_link_status):'",
-                &format!("role:slave\nmaster_host:{h1}\nmaster_link_status:up"),
-            ),
-        }
+        self.kind
+            .wait_replica_of(lab, host, pw, &h1, Duration::from_secs(30));
     }
 
     /// The replicas h1 serves, as h1 reports them: sorted addresses.
@@ -248,7 +179,7 @@ impl Engine {
         let q = match self.kind {
             Kind::Mariadb => "SELECT GROUP_CONCAT(HOST ORDER BY HOST) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'".to_string(),
             Kind::Postgresql => "SELECT string_agg(client_addr::text || ' ' || application_name || ' ' || state, ',' ORDER BY client_addr) FROM pg_stat_replication".to_string(),
-            Kind::Valkey => "INFO replication | tr -d '\\r' | grep -E '^slave[0-9]+:' | cut -d, -f1,3 | sort".to_string(),
+            Kind::Redis | Kind::Valkey => "INFO replication | tr -d '\\r' | grep -E '^slave[0-9]+:' | cut -d, -f1,3 | sort".to_string(),
         };
         self.query(lab, "h1", pw, &q)
     }
@@ -261,7 +192,7 @@ impl Engine {
                 "SELECT GROUP_CONCAT(Host ORDER BY INET_ATON(Host)) FROM mysql.user WHERE User = 'dbfleet_repl'"
             }
             Kind::Postgresql => "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots",
-            Kind::Valkey => return String::new(),
+            Kind::Redis | Kind::Valkey => return String::new(),
         };
         self.query(lab, "h1", pw, q)
     }
@@ -276,7 +207,7 @@ impl Engine {
                 "ls /var/lib/mysql/mariadb_backup_info /var/lib/mysql/xtrabackup_info 2>/dev/null | head -n 1",
             ),
             Kind::Postgresql => lab.ssh_ok("h4", &format!("ls {PG_DATA}/backup_label.old 2>/dev/null; true")),
-            Kind::Valkey => self.query(lab, "h1", pw, "INFO stats | tr -d '\\r' | grep '^sync_full:'"),
+            Kind::Redis | Kind::Valkey => self.query(lab, "h1", pw, "INFO stats | tr -d '\\r' | grep '^sync_full:'"),
         }
     }
 }
@@ -458,7 +389,7 @@ fn add_a_fourth_node(e: &Engine) {
     let seed_after = e.seed_evidence(&lab, &pw);
     println!("seed evidence: before {seed_before:?}, after {seed_after:?}");
     match e.kind {
-        Kind::Valkey => assert_eq!(
+        Kind::Redis | Kind::Valkey => assert_eq!(
             (seed_before.as_str(), seed_after.as_str()),
             ("sync_full:2", "sync_full:3"),
             "h4 was not filled by a full sync from h1"
@@ -494,7 +425,7 @@ fn add_a_fourth_node(e: &Engine) {
             ["h1", "h2", "h3", "h4"].map(|h| lab.ip(h).to_string()).join(",")
         ),
         Kind::Postgresql => assert_eq!(access, format!("{},{},{}", e.node(2), n3, n4).replace('-', "_")),
-        Kind::Valkey => {}
+        Kind::Redis | Kind::Valkey => {}
     }
 
     // The record: 1, 2, 4 in the file, 3 kept for the orphan.

@@ -19,20 +19,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::engines::{
-    assert_port_free, drop_firewall_script, postgresql_reset_script, redis_reset_script, wait_for,
-    MARIADB_CLIENT, MARIADB_RESET, PSQL_CLIENT,
-};
+use common::engines::{assert_port_free, drop_firewall_script};
 use common::fleet::{admin_password, lab_repo, nodes_toml, run_dbfleet, stdout, text};
 use common::lab::Lab;
+use common::lab_engine::Kind;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Mariadb,
-    Postgresql,
-    Redis,
-    Valkey,
-}
+const WAIT: Duration = Duration::from_secs(60);
 
 struct Engine {
     kind: Kind,
@@ -51,32 +43,20 @@ impl Engine {
         }
     }
 
-    fn pid_file(&self) -> &'static str {
-        match self.kind {
-            Kind::Mariadb => "/run/mysqld/mysqld.pid",
-            Kind::Postgresql => "/var/lib/postgresql/15/main/postmaster.pid",
-            Kind::Redis => "/run/redis/redis-server.pid",
-            Kind::Valkey => "/run/valkey/valkey-server.pid",
-        }
+    fn pid_file(&self) -> String {
+        self.kind.pid_file()
     }
 
     fn reset_script(&self) -> String {
-        let s = match self.kind {
-            Kind::Mariadb => MARIADB_RESET.to_string(),
-            Kind::Postgresql => postgresql_reset_script(),
-            Kind::Redis => redis_reset_script("redis", "/etc/redis/redis.conf"),
-            Kind::Valkey => redis_reset_script("valkey", "/etc/valkey/valkey.conf"),
-        };
-        format!("{s}\n{}", drop_firewall_script(self.cluster))
+        format!(
+            "{}\n{}",
+            self.kind.reset_script(),
+            drop_firewall_script(self.cluster)
+        )
     }
 
     fn cluster_toml(&self, lab: &Lab) -> String {
-        let (engine, version) = match self.kind {
-            Kind::Mariadb => ("mariadb", "10.11"),
-            Kind::Postgresql => ("postgresql", "15"),
-            Kind::Redis => ("redis", "7.0"),
-            Kind::Valkey => ("valkey", "9.1"),
-        };
+        let (engine, version) = self.kind.engine_version();
         let port = match self.kind {
             Kind::Redis | Kind::Valkey => format!("port = {}\n", self.port()),
             _ => String::new(),
@@ -89,46 +69,12 @@ impl Engine {
         )
     }
 
-    /// The engine's client on `host`, as root over the local socket
-    /// (Redis family: the admin password); stdout trimmed.
     fn local(&self, lab: &Lab, host: &str, pw: &str, input: &str) -> String {
-        let out = match self.kind {
-            Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
-            Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
-            Kind::Redis | Kind::Valkey => {
-                let dir = if self.kind == Kind::Redis {
-                    "redis"
-                } else {
-                    "valkey"
-                };
-                lab.ssh_with_input(
-                    host,
-                    &format!("REDISCLI_AUTH=\"$(cat)\" redis-cli -s /run/{dir}/{dir}-server.sock {input}"),
-                    pw.as_bytes(),
-                )
-            }
-        };
-        assert!(out.status.success(), "{host}: {input}: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.kind.query(lab, host, pw, input)
     }
 
     fn wait(&self, lab: &Lab, host: &str, pw: &str, input: &str, want: &str) {
-        wait_for(host, input, want, Duration::from_secs(60), || match self.kind {
-            Kind::Mariadb => lab.ssh_with_input(host, MARIADB_CLIENT, input.as_bytes()),
-            Kind::Postgresql => lab.ssh_with_input(host, PSQL_CLIENT, input.as_bytes()),
-            Kind::Redis | Kind::Valkey => {
-                let dir = if self.kind == Kind::Redis {
-                    "redis"
-                } else {
-                    "valkey"
-                };
-                lab.ssh_with_input(
-                    host,
-                    &format!("REDISCLI_AUTH=\"$(cat)\" redis-cli -s /run/{dir}/{dir}-server.sock {input}"),
-                    pw.as_bytes(),
-                )
-            }
-        });
+        self.kind.wait(lab, host, pw, input, want, WAIT);
     }
 
     /// Creates what the writer writes into (and, for MariaDB, its own
@@ -205,37 +151,10 @@ impl Engine {
         }
     }
 
-    /// Whether `host` replicates from `source`, by the engine's account.
+    /// Waits until `host` replicates from `source`, by the engine's account.
     fn follows(&self, lab: &Lab, host: &str, pw: &str, source: &str) {
         let ip = lab.ip(source).to_string();
-        match self.kind {
-            Kind::Mariadb => {
-                self.wait(
-                    lab,
-                    host,
-                    pw,
-                    "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'SLAVE_RUNNING'",
-                    "ON",
-                );
-                let status = lab.ssh_ok(host, "mariadb --vertical -e 'SHOW SLAVE STATUS'");
-                assert!(status.contains(&format!("Master_Host: {ip}")), "{host}: {status}");
-                assert_eq!(self.local(lab, host, pw, "SELECT @@read_only"), "1", "{host}");
-            }
-            Kind::Postgresql => self.wait(
-                lab,
-                host,
-                pw,
-                "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver",
-                &format!("streaming {ip}"),
-            ),
-            Kind::Redis | Kind::Valkey => self.wait(
-                lab,
-                host,
-                pw,
-                "INFO replication | tr -d '\\r' | grep -E '^(role|master_host|master_link_status):'",
-                &format!("role:slave\nmaster_host:{ip}\nmaster_link_status:up"),
-            ),
-        }
+        self.kind.wait_replica_of(lab, host, pw, &ip, WAIT);
     }
 }
 

@@ -115,24 +115,12 @@ impl ClusterRun<'_> {
             .ok()
             .and_then(|v| v.get("step").and_then(|k| k.as_str()).map(str::to_string))
             .unwrap_or_default();
-        let entry = AuditEntry {
-            at: AuditEntry::now(),
-            commit: self.apply.commit.clone(),
-            author: self.apply.author.clone(),
-            operation: self.operation.clone(),
-            cluster: self.cluster.name.clone(),
+        self.apply.audit(AuditEntry {
             node: Some(s.node.clone()),
             step,
             what: s.step.to_string(),
-            result: if error.is_some() { "failed" } else { "ok" }.into(),
-            error: error.map(|e| crate::observe::error_chain(e)),
-        };
-        if let Err(e) = self.apply.store.append_audit(&entry) {
-            self.apply.progress.note(
-                &self.cluster.name,
-                &format!("warning: {}", crate::observe::error_chain(&e)),
-            );
-        }
+            ..self.apply.audit_line(&self.operation, &self.cluster.name, error)
+        });
     }
 
     fn emit(&self, e: &Event<'_>) {

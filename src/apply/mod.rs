@@ -31,7 +31,7 @@ use crate::observe::{self, NodeObservation};
 use crate::plan::{self, ClusterPlan, PlanError};
 use crate::render::{firewall_path, RenderedFile, Renderer};
 use crate::secrets::SecretError;
-use crate::state::{ClusterLock, ClusterState, Operation, OperationKind, StateError, StateStore};
+use crate::state::{AuditEntry, ClusterLock, ClusterState, Operation, OperationKind, StateError, StateStore};
 use crate::transport::{SshPool, TransportError};
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +143,33 @@ pub struct Apply<'a> {
 impl Apply<'_> {
     pub(crate) fn fleet(&self) -> &Fleet {
         &self.repo.fleet
+    }
+
+    /// An audit line of this apply (its commit and author) for `operation`
+    /// on `cluster`, ending in `error` or "ok"; the caller names the node
+    /// and the step.
+    fn audit_line(&self, operation: &str, cluster: &str, error: Option<&ApplyError>) -> AuditEntry {
+        AuditEntry {
+            at: AuditEntry::now(),
+            commit: self.commit.clone(),
+            author: self.author.clone(),
+            operation: operation.to_string(),
+            cluster: cluster.to_string(),
+            node: None,
+            step: String::new(),
+            what: String::new(),
+            result: if error.is_some() { "failed" } else { "ok" }.into(),
+            error: error.map(|e| observe::error_chain(e)),
+        }
+    }
+
+    /// Append to the audit log. A log that cannot be written is reported,
+    /// and the work goes on: the change itself was made.
+    fn audit(&self, entry: AuditEntry) {
+        if let Err(e) = self.store.append_audit(&entry) {
+            self.progress
+                .note(&entry.cluster, &format!("warning: {}", observe::error_chain(&e)));
+        }
     }
 
     /// Apply one cluster under its lock.

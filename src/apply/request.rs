@@ -143,40 +143,22 @@ impl Apply<'_> {
         Ok(())
     }
 
-    fn audit(&self, entry: AuditEntry) {
-        if let Err(e) = self.store.append_audit(&entry) {
-            self.progress
-                .note(&entry.cluster, &format!("warning: {}", observe::error_chain(&e)));
-        }
-    }
-
     fn audit_phase(&self, c: &Cluster, record: &RequestRecord, run: &PhaseRun, error: Option<&ApplyError>) {
         self.audit(AuditEntry {
-            at: AuditEntry::now(),
-            commit: self.commit.clone(),
-            author: self.author.clone(),
-            operation: record.id.clone(),
-            cluster: c.name.clone(),
-            node: None,
             step: format!("request-{}", run.phase.as_str()),
             what: format!("{} {}: phase {}", record.action, record.id, run.phase.as_str()),
-            result: if error.is_some() { "failed" } else { "ok" }.into(),
-            error: error.map(|e| observe::error_chain(e)),
+            ..self.audit_line(&record.id, &c.name, error)
         });
     }
 
     fn audit_outcome(&self, c: &Cluster, record: &RequestRecord) {
         self.audit(AuditEntry {
-            at: AuditEntry::now(),
-            commit: self.commit.clone(),
-            author: self.author.clone(),
-            operation: record.id.clone(),
-            cluster: c.name.clone(),
             node: record.node.clone(),
             step: "request".into(),
             what: format!("{} {}", record.action, record.id),
             result: record.state.as_str().into(),
             error: record.reason.clone(),
+            ..self.audit_line(&record.id, &c.name, None)
         });
     }
 }

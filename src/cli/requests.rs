@@ -137,11 +137,7 @@ pub fn annotate(
             }
         }
     }
-    let clusters = std::mem::take(&mut plan.clusters);
-    let requests = std::mem::take(&mut plan.requests);
-    plan.summary = crate::plan::summarise(&clusters, &requests);
-    plan.clusters = clusters;
-    plan.requests = requests;
+    plan.summary = crate::plan::summarise(&plan.clusters, &plan.requests);
 }
 
 fn id_of<'s>(s: &'s Standing<'_>) -> &'s str {

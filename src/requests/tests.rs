@@ -48,6 +48,12 @@ fn healthy() -> ClusterBefore {
     b
 }
 
+/// The replication of a replica of [`healthy`].
+fn replication_of<'b>(b: &'b mut ClusterBefore, node: &str) -> &'b mut Replication {
+    let n = b.nodes.get_mut(node).expect("node");
+    n.replication.as_mut().expect("a replica")
+}
+
 fn record(done: Option<&str>) -> RequestRecord {
     let file = RequestFile {
         id: "2026-12-06-promote-db3".into(),
@@ -146,13 +152,7 @@ fn prechecks_refuse_a_stopped_lagging_or_misplaced_target_and_a_lost_primary() {
     b.nodes.get_mut("db3").expect("db3").running = false;
     assert_eq!(refused(&b), "db3 (10.0.0.3) is not running");
     let mut b = healthy();
-    let r = b
-        .nodes
-        .get_mut("db3")
-        .expect("db3")
-        .replication
-        .as_mut()
-        .expect("r");
+    let r = replication_of(&mut b, "db3");
     r.lag_bytes = Some(50 << 20);
     r.lag_seconds = Some(30.0);
     assert_eq!(
@@ -160,13 +160,7 @@ fn prechecks_refuse_a_stopped_lagging_or_misplaced_target_and_a_lost_primary() {
         "db3 lags 52428800 bytes and 30s behind the primary (at most 1048576 bytes and 10s)"
     );
     let mut b = healthy();
-    b.nodes
-        .get_mut("db3")
-        .expect("db3")
-        .replication
-        .as_mut()
-        .expect("r")
-        .healthy = false;
+    replication_of(&mut b, "db3").healthy = false;
     assert_eq!(refused(&b), "db3's replication is broken: the stream is not up");
     let mut b = healthy();
     b.nodes.get_mut("db1").expect("db1").unreachable = Some("connection timed out".into());
@@ -176,13 +170,7 @@ fn prechecks_refuse_a_stopped_lagging_or_misplaced_target_and_a_lost_primary() {
     );
     // Few bytes but long behind (a delayed replica) is too far behind too.
     let mut b = healthy();
-    let r = b
-        .nodes
-        .get_mut("db3")
-        .expect("db3")
-        .replication
-        .as_mut()
-        .expect("r");
+    let r = replication_of(&mut b, "db3");
     r.lag_bytes = Some(300);
     r.lag_seconds = Some(3600.0);
     assert_eq!(

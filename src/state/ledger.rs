@@ -119,6 +119,7 @@ impl RequestRecord {
     }
 }
 
+/// Seconds since the Unix epoch, as the state records times.
 pub fn now() -> u64 {
     now_f64() as u64
 }

@@ -52,7 +52,7 @@ pub struct Operation {
 impl Operation {
     /// A new operation of `kind`, starting now.
     pub fn begin(kind: OperationKind) -> Operation {
-        let started = now();
+        let started = super::ledger::now();
         let pid = std::process::id();
         let name = match &kind {
             OperationKind::Converge { .. } => "converge",
@@ -89,13 +89,6 @@ impl Operation {
             _ => format!("before the first step (pid {})", self.pid),
         }
     }
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -7,4 +7,5 @@ pub mod engines;
 pub mod fleet;
 pub mod git;
 pub mod lab;
+pub mod lab_engine;
 pub mod testnet;

@@ -20,8 +20,17 @@ pub async fn create_users(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<()> {
     let script = users_script(&cx.secrets.admin_password, &cx.secrets.replication_password)
         .map_err(|e| other(t, e.to_string()))?;
     psql_ok(t, cx, &script, "creating the dbfleet users").await?;
-    let peers = cx.node.peers.iter().map(|p| p.name.as_str());
-    let slots = slots_script(peers).map_err(|e| other(t, e.to_string()))?;
+    create_slots(t, cx, cx.node.peers.iter().map(|p| p.name.as_str())).await
+}
+
+/// On a primary: a replication slot for each of `nodes` (kept where one
+/// exists).
+pub async fn create_slots<'n>(
+    t: &dyn Transport,
+    cx: &NodeCx<'_>,
+    nodes: impl IntoIterator<Item = &'n str>,
+) -> Result<()> {
+    let slots = slots_script(nodes).map_err(|e| other(t, e.to_string()))?;
     if !slots.is_empty() {
         psql_ok(t, cx, &slots, "creating replication slots").await?;
     }

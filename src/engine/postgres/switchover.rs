@@ -16,7 +16,6 @@ use crate::transport::Transport;
 
 use super::host::{engine, other, poll, probe, psql_ok, run_ok, tool};
 use super::lifecycle::{start, stop};
-use super::sql::slots_script;
 
 /// See [`crate::engine::Driver::fence`]: a fast, clean stop.
 pub async fn fence(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<()> {
@@ -104,17 +103,8 @@ pub async fn promote(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<()> {
             });
         }
     }
-    let peers = cx
-        .node
-        .peers
-        .iter()
-        .chain(&cx.node.orphans)
-        .map(|p| p.name.as_str());
-    let slots = slots_script(peers).map_err(|e| other(t, e.to_string()))?;
-    if !slots.is_empty() {
-        psql_ok(t, cx, &slots, "creating replication slots").await?;
-    }
-    Ok(())
+    let others = cx.node.peers.iter().chain(&cx.node.orphans);
+    super::replication::create_slots(t, cx, others.map(|p| p.name.as_str())).await
 }
 
 /// See [`crate::engine::Driver::repoint`]: the standby's new
