@@ -4,7 +4,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{self, output};
 use common::git::TempRepo;
 
 const BROKEN: &str = r#"name = "shop"
@@ -24,21 +24,12 @@ fn broken() -> TempRepo {
 
 fn dbfleet(repo: &TempRepo, args: &[&str]) -> (i32, String, String) {
     let state = repo.path().join(".state-none");
-    let out = Command::cargo_bin("dbfleet")
-        .expect("binary built")
-        .current_dir(repo.path())
-        .env("NO_COLOR", "1")
-        .env_remove("DBFLEET_LOG")
-        .env_remove("RUST_LOG")
-        .args(args)
-        .arg("--state-dir")
-        .arg(state)
-        .output()
-        .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    output(
+        cli::dbfleet()
+            .current_dir(repo.path())
+            .args(args)
+            .arg("--state-dir")
+            .arg(state),
     )
 }
 

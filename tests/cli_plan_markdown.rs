@@ -4,25 +4,17 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{self, output};
 use common::git::TempRepo;
 use std::path::Path;
 
 fn plan(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("dbfleet")
-        .expect("binary built")
-        .current_dir(dir)
-        .env_remove("DBFLEET_STATE_DIR")
-        .env("NO_COLOR", "1")
-        .env("SOURCE_DATE_EPOCH", "1796040000")
-        .arg("plan")
-        .args(args)
-        .output()
-        .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    output(
+        cli::dbfleet()
+            .current_dir(dir)
+            .env("SOURCE_DATE_EPOCH", "1796040000")
+            .arg("plan")
+            .args(args),
     )
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{self, output};
 use common::git::TempRepo;
 use std::path::Path;
 
@@ -19,20 +19,12 @@ fn shop() -> TempRepo {
 }
 
 fn dbfleet(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("dbfleet")
-        .expect("binary")
-        .current_dir(dir)
-        .env_remove("DBFLEET_STATE_DIR")
-        .env("NO_COLOR", "1")
-        .env("SOURCE_DATE_EPOCH", DATE_EPOCH)
-        .args(args)
-        .args(["--state-dir", "/nonexistent/dbfleet-state"])
-        .output()
-        .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    output(
+        cli::dbfleet()
+            .current_dir(dir)
+            .env("SOURCE_DATE_EPOCH", DATE_EPOCH)
+            .args(args)
+            .args(["--state-dir", "/nonexistent/dbfleet-state"]),
     )
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{self, output};
 use common::git::TempRepo;
 
 const CLUSTER: &str = "name = \"shop\"\nengine = \"postgresql\"\nversion = \"16\"\ntopology = \"single\"\n";
@@ -17,19 +17,13 @@ const DNS: &str = "[dns]\nserver = \"10.0.0.53:53\"\nzone = \"db.example.interna
 /// `dbfleet validate` on a repository of `files`: exit code and stderr.
 fn validate(files: &[(&str, &str)]) -> (i32, String) {
     let repo = TempRepo::with_files(files);
-    let out = Command::cargo_bin("dbfleet")
-        .expect("binary built")
-        .env("HOME", "/nonexistent-home")
-        .env_remove("DBFLEET_STATE_DIR")
-        .env("NO_COLOR", "1")
-        .args(["validate", "--state-dir", "/nonexistent", "."])
-        .current_dir(repo.path())
-        .output()
-        .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, stderr) = output(
+        cli::dbfleet()
+            .env("HOME", "/nonexistent-home")
+            .args(["validate", "--state-dir", "/nonexistent", "."])
+            .current_dir(repo.path()),
+    );
+    (code, stderr)
 }
 
 fn fleet(text: &str) -> (i32, String) {

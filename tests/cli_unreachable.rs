@@ -5,7 +5,7 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::cli::{self, output};
 use common::git::TempRepo;
 use common::testnet::unreachable_repo;
 
@@ -21,21 +21,12 @@ host = "192.0.2.2"
 "#;
 
 fn dbfleet(repo: &TempRepo, outside: &tempfile::TempDir, args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("dbfleet")
-        .expect("binary built")
-        .env("NO_COLOR", "1")
-        .env_remove("DBFLEET_LOG")
-        .env_remove("RUST_LOG")
-        .args(args)
-        .arg(repo.path())
-        .arg("--state-dir")
-        .arg(outside.path().join("state"))
-        .output()
-        .expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    output(
+        cli::dbfleet()
+            .args(args)
+            .arg(repo.path())
+            .arg("--state-dir")
+            .arg(outside.path().join("state")),
     )
 }
 

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use common::engines::{assert_port_free, drop_firewall_script, PG_DATA};
 use common::fleet::{admin_password as password, lab_repo, nodes_toml, run_dbfleet, text};
 use common::lab::Lab;
-use common::lab_engine::Kind;
+use common::lab_engine::{Kind, OnDrop};
 
 /// Rows (or keys) written before the new node joins, and after.
 const BEFORE: u32 = 5000;
@@ -214,26 +214,17 @@ impl Engine {
 
 const HOSTS: [&str; 4] = ["h1", "h2", "h3", "h4"];
 
-/// Stops the test's engine and removes its firewall when the test ends,
-/// passed or not.
-struct Cleanup<'a>(&'a Lab, &'a Engine);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let (script, _) = self.1.reset_script();
-        for h in HOSTS {
-            let _ = self.0.ssh(h, &script);
-        }
-    }
-}
-
 fn add_a_fourth_node(e: &Engine) {
     let Some(lab) = Lab::get() else { return };
     let t0 = Instant::now();
     for h in HOSTS {
         e.reset(&lab, h);
     }
-    let _cleanup = Cleanup(&lab, e);
+    let _cleanup = OnDrop {
+        lab: &lab,
+        hosts: &HOSTS,
+        script: e.reset_script().0,
+    };
     let file = format!("clusters/{}.toml", e.cluster);
     let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab, &["h1", "h2", "h3"]));
     let state = tempfile::tempdir().expect("state");

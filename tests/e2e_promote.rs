@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use common::engines::{assert_port_free, drop_firewall_script};
 use common::fleet::{admin_password, lab_repo, nodes_toml, run_dbfleet, stdout, text};
 use common::lab::Lab;
-use common::lab_engine::Kind;
+use common::lab_engine::{Kind, OnDrop};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -158,16 +158,6 @@ impl Engine {
     }
 }
 
-struct Cleanup<'a>(&'a Lab, &'a Engine);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        for h in HOSTS {
-            let _ = self.0.ssh(h, &self.1.reset_script());
-        }
-    }
-}
-
 fn promote_third_node(e: &Engine) {
     let Some(lab) = Lab::get() else { return };
     let t0 = Instant::now();
@@ -175,7 +165,11 @@ fn promote_third_node(e: &Engine) {
         lab.ssh_ok(h, &e.reset_script());
         assert_port_free(&lab, h, e.port());
     }
-    let _cleanup = Cleanup(&lab, e);
+    let _cleanup = OnDrop {
+        lab: &lab,
+        hosts: &HOSTS,
+        script: e.reset_script(),
+    };
     let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab));
     let state = tempfile::tempdir().expect("state");
     let run = |args: &[&str]| {
@@ -362,7 +356,11 @@ fn a_promote_of_a_lagging_replica_is_refused_and_changes_nothing() {
     for h in HOSTS {
         lab.ssh_ok(h, &e.reset_script());
     }
-    let _cleanup = Cleanup(&lab, &e);
+    let _cleanup = OnDrop {
+        lab: &lab,
+        hosts: &HOSTS,
+        script: e.reset_script(),
+    };
     let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab));
     let state = tempfile::tempdir().expect("state");
     let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());

@@ -142,3 +142,19 @@ impl Kind {
         }
     }
 }
+
+/// Runs `script` on `hosts` when dropped: a test's cleanup, whether it
+/// passed or not.
+pub struct OnDrop<'a> {
+    pub lab: &'a Lab,
+    pub hosts: &'a [&'a str],
+    pub script: String,
+}
+
+impl Drop for OnDrop<'_> {
+    fn drop(&mut self) {
+        for h in self.hosts {
+            let _ = self.lab.ssh(h, &self.script);
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! all of them and uses only some, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod driver;
 pub mod engines;
 pub mod fleet;
