@@ -30,7 +30,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     let standings = super::requests::standings(&dir, &repo.requests, &ledger);
     for s in &standings {
         if let crate::requests::Standing::EditedAfterRun(r) = s {
-            eprintln!("warning: {}", super::requests::edited_line(r));
+            eprintln!("warning: {}", crate::requests::edited_line(r));
         }
     }
     let queue = super::requests::due(&standings);
@@ -69,7 +69,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
                 today: super::clock::today(),
             };
             let mut plan = plan::assemble(&input, plans);
-            super::requests::annotate(&mut plan, repo, &standings, input.before);
+            crate::requests::annotate(&mut plan, repo, &standings, input.before);
             print!("{}", plan::to_text(&plan, output::color_stdout(g)));
             Ok(!plan.has_changes() || a.yes || confirm()?)
         };
@@ -106,7 +106,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             }
         }
         for r in outcomes.iter().flat_map(|o| &o.requests) {
-            eprintln!("{}: {}", r.cluster, super::requests::outcome_line(r));
+            eprintln!("{}: {}", r.cluster, crate::requests::outcome_line(r));
             if r.state != crate::state::RequestState::Succeeded {
                 ok = false;
             }

@@ -205,7 +205,7 @@ fn annotate_requests(
 ) {
     let ledger = super::requests::ledger(recorded);
     let standings = super::requests::standings(dir, &repo.requests, &ledger);
-    super::requests::annotate(plan, repo, &standings, before);
+    crate::requests::annotate(plan, repo, &standings, before);
 }
 
 fn label(snap: &Snapshot, name: &str) -> String {

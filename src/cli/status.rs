@@ -204,7 +204,7 @@ fn table(statuses: &[ClusterStatus]) -> String {
         if !c.requests.is_empty() {
             let _ = writeln!(out, "  requests:");
             for r in &c.requests {
-                let _ = writeln!(out, "    {}", super::requests::outcome_line(r));
+                let _ = writeln!(out, "    {}", crate::requests::outcome_line(r));
             }
         }
         out.push('\n');

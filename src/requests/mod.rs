@@ -14,10 +14,12 @@
 
 mod draft;
 mod promote;
+mod report;
 
 pub use draft::{check, Draft, DraftError};
 pub use promote::MAX_LAG_BYTES;
 pub use promote::MAX_LAG_SECONDS;
+pub use report::{annotate, edited_line, outcome_line};
 
 use std::collections::BTreeMap;
 
