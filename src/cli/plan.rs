@@ -6,6 +6,7 @@ use crate::diag;
 use crate::load::Numbering;
 use crate::plan::{self, Plan, PlanInput};
 use crate::render::Renderer;
+use crate::resolve::{self, SystemResolver};
 use crate::source::{self, Snapshot};
 use crate::state::StateStore as _;
 
@@ -22,6 +23,13 @@ pub fn run(g: &Global, a: &PlanArgs) -> anyhow::Result<u8> {
         Format::Text => print!("{}", plan::to_text(&plan, output::color_stdout(g))),
         Format::Markdown => print!("{}", plan::to_markdown(&plan)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+    }
+    // The other clusters are planned; these are not: an error.
+    if !plan.not_planned.is_empty() {
+        for n in &plan.not_planned {
+            eprintln!("error: {n}");
+        }
+        return Ok(exit::ERROR);
     }
     Ok(match (a.detailed_exitcode, plan.has_changes()) {
         (true, true) => exit::CHANGES,
@@ -41,9 +49,11 @@ fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         return Ok(None);
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
+    let addresses = resolve::resolve(resolve::hosts_of(&loaded.repo, &recorded), &SystemResolver);
     let plan = plan::plan(&PlanInput {
         repo: &loaded.repo,
         renderer: &renderer,
+        addresses: &addresses,
         before: &plan::before::from_recorded(&recorded),
         base_requests: None,
         source: dir.display().to_string(),
@@ -64,6 +74,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         return Ok(None);
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
+    let addresses = resolve::resolve(resolve::hosts_of(&loaded.repo, &recorded), &SystemResolver);
     let pool = crate::observe::ssh_pool(&loaded.repo.fleet)?;
     let plan = online::runtime()?.block_on(async {
         let before = online::observe_all(&loaded.repo, &store, &recorded, &pool).await?;
@@ -71,6 +82,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Opti
         let plan = plan::plan(&PlanInput {
             repo: &loaded.repo,
             renderer: &renderer,
+            addresses: &addresses,
             before: &before,
             base_requests: None,
             source: dir.display().to_string(),
@@ -105,7 +117,16 @@ fn against_base(
     let Some(mut head_loaded) = repo::load_or_report(g, &head_snap, &ctx) else {
         return Ok(None);
     };
-    let mut based = plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo)?;
+    // Host names of both revisions, and of nodes the history keeps.
+    let base_hosts = resolve::hosts_in_files(&base_snap);
+    let kept = history.allocations.values().flat_map(|a| a.live.keys());
+    let none = Default::default();
+    let hosts = resolve::hosts_of(&head_loaded.repo, &none)
+        .into_iter()
+        .chain(base_hosts.iter().chain(kept).map(String::as_str));
+    let addresses = resolve::resolve(hosts, &SystemResolver);
+    let mut based =
+        plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo, &addresses)?;
     if let Some(problem) = &based.problem {
         eprint!(
             "{}",
@@ -123,6 +144,7 @@ fn against_base(
     let mut plan = plan::plan(&PlanInput {
         repo: &repo,
         renderer: &renderer,
+        addresses: &addresses,
         before: &plan::before::from_recorded(&recorded),
         base_requests: Some(&based.requests),
         source: label(&head_snap, head.unwrap_or("working tree")),

@@ -34,6 +34,15 @@ pub fn to_markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    for n in &plan.not_planned {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> Cluster `{}` is not planned: host name `{}` does not resolve: {}\n",
+            n.cluster,
+            n.host,
+            n.reason.replace('<', "&lt;")
+        );
+    }
     for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
         let what = match c.change {
             Change::Create => "create",
@@ -70,7 +79,7 @@ pub fn to_markdown(plan: &Plan) -> String {
                 out,
                 "| `{}` | {} | {} | {} | {} |",
                 n.name,
-                n.host,
+                super::text::host(n),
                 n.role.as_str(),
                 change,
                 escape_cell(&steps.join("; "))

@@ -14,6 +14,9 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
     for c in plan.clusters.iter().filter(|c| c.change != Change::NoChange) {
         cluster(&mut out, c, color);
     }
+    for n in &plan.not_planned {
+        let _ = writeln!(out, "\n! {n}");
+    }
     if !plan.requests.is_empty() {
         let _ = writeln!(out, "\nrequests:");
         for r in &plan.requests {
@@ -100,7 +103,7 @@ fn node(out: &mut String, n: &NodePlan, color: bool) {
         "  {} {} ({}, {}, #{}): {}",
         n.change.symbol(),
         n.name,
-        n.host,
+        host(n),
         n.role.as_str(),
         n.number,
         what
@@ -123,6 +126,15 @@ fn node(out: &mut String, n: &NodePlan, color: bool) {
             let _ = writeln!(out, "      {}", paint(line, color));
         }
     }
+}
+
+/// `db1.example.internal = 10.0.0.11 fd00::11` for a host name, else the address.
+pub(super) fn host(n: &NodePlan) -> String {
+    if n.address.is_empty() {
+        return n.host.clone();
+    }
+    let addresses: Vec<String> = n.address.iter().map(ToString::to_string).collect();
+    format!("{} = {}", n.host, addresses.join(" "))
 }
 
 fn paint(line: &str, color: bool) -> String {
@@ -162,6 +174,7 @@ pub fn summary_line(s: &Summary) -> String {
     push(s.clusters_to_update, "cluster(s) to update");
     push(s.clusters_orphaned, "cluster(s) orphaned");
     push(s.clusters_not_compared, "cluster(s) not compared");
+    push(s.clusters_not_planned, "cluster(s) not planned");
     push(s.nodes_to_create, "node(s) to create");
     push(s.nodes_to_update, "node(s) to update");
     push(s.nodes_orphaned, "node(s) orphaned");
