@@ -17,6 +17,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod render;
 pub mod requests;
+pub mod resolve;
 pub mod schema;
 pub mod secrets;
 pub mod source;

@@ -17,6 +17,7 @@ use common::lab::Lab;
 use dbfleet::engine::{ConfigChange, DriverError, LiveOutcome, ObservedRole, Secrets};
 use dbfleet::layout::PeerRef;
 use dbfleet::model::SettingValue;
+use dbfleet::render::Addresses;
 use dbfleet::transport::{Command, Transport};
 
 /// Passwords with everything quoting could get wrong.
@@ -56,7 +57,7 @@ impl Rig {
     fn render(&self, i: usize) -> String {
         let files = self
             .renderer
-            .render_node(&self.cluster, &self.nodes[i])
+            .render_node(&self.cluster, &self.nodes[i], &Addresses::default())
             .expect("render");
         files[0].content.clone()
     }

@@ -17,7 +17,7 @@ use common::engines::assert_port_free;
 use common::lab::{wait_until, Lab};
 use dbfleet::engine::{ConfigChange, DriverError, LiveOutcome, NodeCx, ObservedRole, Secrets};
 use dbfleet::layout::Role;
-use dbfleet::render::ADMIN_USER;
+use dbfleet::render::{Addresses, ADMIN_USER};
 use dbfleet::transport::{Command, Transport};
 
 /// Passwords with everything quoting could get wrong.
@@ -522,7 +522,7 @@ fn refuses_foreign_data_and_redoes_half_seeds() {
     });
     let files = rig
         .renderer
-        .render_node(&rig.cluster, &as_standby)
+        .render_node(&rig.cluster, &as_standby, &Addresses::default())
         .expect("render");
     rig.block(t0.write_file(
         &files[0].path,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use dbfleet::layout::{layout, Allocations};
 use dbfleet::model::Cluster;
 use dbfleet::plan::{plan_cluster, Change, ClusterBefore, NodeBefore, Step};
-use dbfleet::render::Renderer;
+use dbfleet::render::{Addresses, Renderer};
 
 const SSH_PORT: u16 = 22;
 
@@ -28,7 +28,7 @@ fn applied(c: &Cluster, r: &Renderer) -> ClusterBefore {
     };
     for node in layout(c, &Allocations::default(), None) {
         let files = r
-            .render_all(c, &node, SSH_PORT)
+            .render_all(c, &node, SSH_PORT, &Addresses::default())
             .expect("render")
             .into_iter()
             .map(|f| (f.path, f.content))
@@ -50,7 +50,7 @@ fn applied(c: &Cluster, r: &Renderer) -> ClusterBefore {
 }
 
 fn steps(c: &Cluster, r: &Renderer, before: &ClusterBefore) -> BTreeMap<String, Vec<Step>> {
-    let plan = plan_cluster(c, r, SSH_PORT, Some(before)).expect("plan");
+    let plan = plan_cluster(c, r, SSH_PORT, Some(before), &Addresses::default()).expect("plan");
     plan.nodes.into_iter().map(|n| (n.name, n.steps)).collect()
 }
 
@@ -60,7 +60,7 @@ const FIREWALL: &str = "/etc/nftables.d/dbfleet-cache.nft";
 fn matching_hosts_plan_nothing() {
     let r = Renderer::new(&BTreeMap::new()).expect("renderer");
     let c = cluster("\"203.0.113.7\"");
-    let plan = plan_cluster(&c, &r, SSH_PORT, Some(&applied(&c, &r))).expect("plan");
+    let plan = plan_cluster(&c, &r, SSH_PORT, Some(&applied(&c, &r)), &Addresses::default()).expect("plan");
     assert_eq!(plan.change, Change::NoChange);
 }
 
@@ -79,7 +79,7 @@ fn a_changed_allowed_ips_reloads_the_firewall_only() {
         assert_eq!(s, want, "{node}");
     }
     // Emptying the list: the same, and the diff drops the reject rule.
-    let plan = plan_cluster(&cluster(""), &r, SSH_PORT, Some(&before)).expect("plan");
+    let plan = plan_cluster(&cluster(""), &r, SSH_PORT, Some(&before), &Addresses::default()).expect("plan");
     for n in &plan.nodes {
         assert_eq!(n.steps, want, "{}", n.name);
         assert!(

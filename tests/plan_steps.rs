@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use dbfleet::layout::{layout, Allocations};
 use dbfleet::model::Cluster;
 use dbfleet::plan::{plan_cluster, ClusterBefore, ClusterPlan, NodeBefore};
-use dbfleet::render::Renderer;
+use dbfleet::render::{Addresses, Renderer};
 
 const SSH_PORT: u16 = 22;
 
@@ -35,7 +35,7 @@ fn applied(c: &Cluster) -> ClusterBefore {
     before.state.allocations = Allocations::default().extend_with(c);
     for node in layout(c, &before.state.allocations, None) {
         let files = r
-            .render_all(c, &node, SSH_PORT)
+            .render_all(c, &node, SSH_PORT, &Addresses::default())
             .expect("render")
             .into_iter()
             .map(|f| (f.path, f.content))
@@ -58,7 +58,7 @@ fn applied(c: &Cluster) -> ClusterBefore {
 
 fn plan(c: &Cluster, before: Option<&ClusterBefore>) -> ClusterPlan {
     let r = Renderer::new(&BTreeMap::new()).expect("renderer");
-    plan_cluster(c, &r, SSH_PORT, before).expect("plan")
+    plan_cluster(c, &r, SSH_PORT, before, &Addresses::default()).expect("plan")
 }
 
 /// One line per planned step: `phase node: step`.
@@ -230,6 +230,7 @@ fn unreachable_nodes_and_blocked_steps_are_named_in_text_and_markdown() {
         base_problem: None,
         clusters: vec![cp],
         requests: Vec::new(),
+        not_planned: Vec::new(),
         summary: dbfleet::plan::Summary {
             nodes_unreachable: 1,
             ..Default::default()

@@ -4,7 +4,7 @@
 
 use dbfleet::layout::{layout, Allocations};
 use dbfleet::model::Cluster;
-use dbfleet::render::Renderer;
+use dbfleet::render::{Addresses, Renderer};
 use std::collections::BTreeMap;
 
 fn cluster(hosts: &[&str]) -> Cluster {
@@ -25,7 +25,9 @@ fn orphans_keep_replication_and_firewall_access() {
     let after = cluster(&["10.0.0.1", "10.0.0.2"]);
     let renderer = Renderer::new(&BTreeMap::new()).expect("renderer");
     let primary = layout(&after, &alloc, None).into_iter().next().expect("primary");
-    let files = renderer.render_all(&after, &primary, 22).expect("render");
+    let files = renderer
+        .render_all(&after, &primary, 22, &Addresses::default())
+        .expect("render");
     let file = |suffix: &str| {
         files
             .iter()
@@ -61,6 +63,8 @@ fn orphans_keep_replication_and_firewall_access() {
         .into_iter()
         .next()
         .expect("primary");
-    let files = renderer.render_all(&after, &primary, 22).expect("render");
+    let files = renderer
+        .render_all(&after, &primary, 22, &Addresses::default())
+        .expect("render");
     assert!(files.iter().all(|f| !f.content.contains("10.0.0.3")));
 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use dbfleet::layout::{layout, Allocations};
 use dbfleet::model::{Cluster, Engine, Topology};
-use dbfleet::render::{RenderedFile, Renderer};
+use dbfleet::render::{Addresses, RenderedFile, Renderer};
 
 /// Cluster file fields for each engine: version, extra lines, settings, hosts.
 fn cluster_toml(engine: Engine, topology: Topology) -> String {
@@ -69,7 +69,9 @@ fn every_engine_topology_and_node() {
                 _ => nodes.iter().collect(),
             };
             for node in picked {
-                let files = renderer.render_all(&cluster, node, 22).unwrap();
+                let files = renderer
+                    .render_all(&cluster, node, 22, &Addresses::default())
+                    .unwrap();
                 let name = format!(
                     "{engine}-{}-{}-{}",
                     topology.as_str(),
@@ -91,12 +93,12 @@ fn repository_override_replaces_builtin_for_that_engine_only() {
     let renderer = Renderer::new(&overrides).unwrap();
     let maria: Cluster = toml::from_str(&cluster_toml(Engine::Mariadb, Topology::Single)).unwrap();
     let node = &layout(&maria, &Allocations::default(), None)[0];
-    let files = renderer.render_node(&maria, node).unwrap();
+    let files = renderer.render_node(&maria, node, &Addresses::default()).unwrap();
     assert_eq!(files[0].content, "[mysqld]\nserver_id = 1\n");
 
     let mysql: Cluster = toml::from_str(&cluster_toml(Engine::Mysql, Topology::Single)).unwrap();
     let node = &layout(&mysql, &Allocations::default(), None)[0];
-    let files = renderer.render_node(&mysql, node).unwrap();
+    let files = renderer.render_node(&mysql, node, &Addresses::default()).unwrap();
     assert!(files[0].content.contains("gtid_mode = ON"));
 }
 

@@ -29,7 +29,7 @@ use crate::layout::{layout, NodeLayout, PeerRef, Role};
 use crate::model::{Cluster, Fleet, Repo, Topology};
 use crate::observe::{self, NodeObservation};
 use crate::plan::{self, ClusterPlan, PlanError};
-use crate::render::{firewall_path, RenderedFile, Renderer};
+use crate::render::{firewall_path, Addresses, RenderedFile, Renderer};
 use crate::secrets::SecretError;
 use crate::state::{AuditEntry, ClusterLock, ClusterState, Operation, OperationKind, StateError, StateStore};
 use crate::transport::{SshPool, TransportError};
@@ -126,6 +126,8 @@ impl ClusterReport {
 pub struct Apply<'a> {
     pub repo: &'a Repo,
     pub renderer: &'a Renderer,
+    /// What the nodes' host names resolved to (looked up before applying).
+    pub addresses: &'a Addresses,
     pub store: &'a dyn StateStore,
     pub pool: &'a SshPool,
     /// The commit applied, recorded in the state, and its author (both in
@@ -183,6 +185,17 @@ impl Apply<'_> {
     /// lock is held until the [`Prepared`] is executed or dropped, so the
     /// plan shown to the user is the one that runs.
     pub async fn prepare<'c>(&self, c: &'c Cluster) -> Result<Prepared<'c>, ApplyError> {
+        // A host name without addresses stops the cluster before its state is touched.
+        if let Some(source) = self
+            .addresses
+            .first_unresolved(c.nodes.iter().map(|n| n.host.as_str()))
+        {
+            return Err(plan::PlanError::Unresolved {
+                cluster: c.name.clone(),
+                source,
+            }
+            .into());
+        }
         let lock = self.store.lock(&c.name, self.lock_wait)?;
         let mut state = self.store.cluster(&c.name)?;
         if let Some(op) = &state.operation {
@@ -207,8 +220,13 @@ impl Apply<'_> {
         let secrets = crate::secrets::resolve(self.store.dir(), c)?;
         let observed = observe::observe_cluster(self.pool, self.fleet(), c, &nodes, &secrets).await;
         let before = observe::to_before(&state, &observed);
-        let (plan, rendered) =
-            plan::plan_cluster_rendered(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
+        let (plan, rendered) = plan::plan_cluster_rendered(
+            c,
+            self.renderer,
+            self.fleet().ssh.port,
+            Some(&before),
+            self.addresses,
+        )?;
         Ok(Prepared {
             cluster: c,
             _lock: lock,

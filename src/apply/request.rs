@@ -76,8 +76,13 @@ impl Apply<'_> {
             record.enter(run.phase.as_str());
             record.facts.extend(run.facts.iter().cloned());
             self.save_record(&mut state, &record)?;
-            let (_, rendered) =
-                plan::plan_cluster_rendered(c, self.renderer, self.fleet().ssh.port, Some(&before))?;
+            let (_, rendered) = plan::plan_cluster_rendered(
+                c,
+                self.renderer,
+                self.fleet().ssh.port,
+                Some(&before),
+                self.addresses,
+            )?;
             let mut exec = ClusterRun::new(&apply, c, &nodes, &observed, &secrets, rendered);
             exec.operation = record.id.clone();
             exec.deadline = Some(deadline.max(Instant::now() + Duration::from_secs(5)));

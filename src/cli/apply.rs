@@ -10,6 +10,7 @@ use crate::observe::error_chain;
 use crate::plan::{self, ClusterPlan, PlanInput};
 use crate::reconcile::{reconcile_cluster, Gate};
 use crate::render::Renderer;
+use crate::resolve::{self, SystemResolver};
 use crate::transport::BoxFuture;
 
 pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
@@ -24,6 +25,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
     };
     let repo = &loaded.repo;
     let renderer = Renderer::new(&repo.templates)?;
+    let addresses = resolve::resolve(resolve::hosts_of(repo, &recorded), &SystemResolver);
     let pool = crate::observe::ssh_pool(&repo.fleet)?;
     let head = crate::source::head(&dir);
     let ledger = super::requests::ledger(&recorded);
@@ -46,6 +48,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
         let apply = Apply {
             repo,
             renderer: &renderer,
+            addresses: &addresses,
             store: &store,
             pool: &pool,
             commit: head.as_ref().map(|h| h.id.clone()),
@@ -62,6 +65,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> anyhow::Result<u8> {
             let input = PlanInput {
                 repo,
                 renderer: &renderer,
+                addresses: &addresses,
                 before: &plan::before::from_recorded(&recorded),
                 base_requests: None,
                 source: dir.display().to_string(),

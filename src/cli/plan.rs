@@ -6,6 +6,7 @@ use crate::diag;
 use crate::load::Numbering;
 use crate::plan::{self, Plan, PlanInput};
 use crate::render::Renderer;
+use crate::resolve::{self, SystemResolver};
 use crate::source::{self, Snapshot};
 use crate::state::StateStore as _;
 
@@ -69,6 +70,13 @@ fn invalid_repository(invalid: &repo::Invalid, format: Format, max_bytes: usize)
 /// 1 when a node could not be observed (the plan is incomplete, whatever
 /// it shows), else 2 for changes with `--detailed-exitcode`, else 0.
 fn exit_code(plan: &Plan, a: &PlanArgs) -> u8 {
+    // The other clusters are planned; these are not: an error.
+    if !plan.not_planned.is_empty() {
+        for n in &plan.not_planned {
+            eprintln!("error: {n}");
+        }
+        return exit::ERROR;
+    }
     let unreachable = plan.summary.nodes_unreachable;
     if unreachable > 0 {
         // The text plan ends with this line already; a document on stdout
@@ -96,10 +104,12 @@ fn against_state(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Resu
         Err(invalid) => return Ok(Err(invalid)),
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
+    let addresses = resolve::resolve(resolve::hosts_of(&loaded.repo, &recorded), &SystemResolver);
     let before = plan::before::from_recorded(&recorded);
     let mut plan = plan::plan(&PlanInput {
         repo: &loaded.repo,
         renderer: &renderer,
+        addresses: &addresses,
         before: &before,
         base_requests: None,
         source: dir.display().to_string(),
@@ -121,6 +131,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Resu
         Err(invalid) => return Ok(Err(invalid)),
     };
     let renderer = Renderer::new(&loaded.repo.templates)?;
+    let addresses = resolve::resolve(resolve::hosts_of(&loaded.repo, &recorded), &SystemResolver);
     let pool = crate::observe::ssh_pool(&loaded.repo.fleet)?;
     let plan = online::runtime()?.block_on(async {
         let before = online::observe_all(&loaded.repo, &store, &recorded, &pool).await?;
@@ -128,6 +139,7 @@ fn against_hosts(g: &Global, dir: &Path, only: &[String]) -> anyhow::Result<Resu
         let mut plan = plan::plan(&PlanInput {
             repo: &loaded.repo,
             renderer: &renderer,
+            addresses: &addresses,
             before: &before,
             base_requests: None,
             source: dir.display().to_string(),
@@ -164,7 +176,16 @@ fn against_base(
         Ok(loaded) => loaded,
         Err(invalid) => return Ok(Err(invalid)),
     };
-    let mut based = plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo)?;
+    // Host names of both revisions, and of nodes the history keeps.
+    let base_hosts = resolve::hosts_in_files(&base_snap);
+    let kept = history.allocations.values().flat_map(|a| a.live.keys());
+    let none = Default::default();
+    let hosts = resolve::hosts_of(&head_loaded.repo, &none)
+        .into_iter()
+        .chain(base_hosts.iter().chain(kept).map(String::as_str));
+    let addresses = resolve::resolve(hosts, &SystemResolver);
+    let mut based =
+        plan::base::simulate_base(&base_snap, base, &ctx, &history, &head_loaded.repo, &addresses)?;
     if let Some(problem) = &based.problem {
         eprint!(
             "{}",
@@ -182,6 +203,7 @@ fn against_base(
     let mut plan = plan::plan(&PlanInput {
         repo: &repo,
         renderer: &renderer,
+        addresses: &addresses,
         before: &plan::before::from_recorded(&recorded),
         base_requests: Some(&based.requests),
         source: label(&head_snap, head.unwrap_or("working tree")),

@@ -12,7 +12,7 @@ use crate::diag::{self, Diagnostic};
 use crate::layout::history::Derived;
 use crate::load::{load, LoadContext};
 use crate::model::{Repo, Request, RequestFile};
-use crate::render::Renderer;
+use crate::render::{Addresses, Renderer};
 use crate::source::Snapshot;
 
 /// The base, as far as it could be taken.
@@ -41,7 +41,9 @@ impl Base {
 
 /// Load the base revision `rev` (its files in `snapshot`; node numbers from
 /// `ctx` and `history`, the revisions up to it) and simulate it as applied.
-/// `head` is the repository planned, for naming the clusters not compared.
+/// `head` is the repository planned, for naming the clusters not compared;
+/// `addresses` what host names resolved to (a name that did not renders
+/// without addresses: the base stands for a state already there).
 ///
 /// Errors: a template of the base that does not render for some node.
 pub fn simulate_base(
@@ -50,12 +52,13 @@ pub fn simulate_base(
     ctx: &LoadContext,
     history: &Derived,
     head: &Repo,
+    addresses: &Addresses,
 ) -> Result<Base, PlanError> {
     let diags = match load(snapshot, ctx) {
         Ok(loaded) => {
             let renderer = Renderer::new(&loaded.repo.templates).map_err(PlanError::BaseTemplates)?;
             return Ok(Base {
-                recorded: simulate_applied(&loaded.repo, &renderer, history)?,
+                recorded: simulate_applied(&loaded.repo, &renderer, history, addresses)?,
                 requests: loaded.repo.requests,
                 problem: None,
                 diagnostics: Vec::new(),
@@ -66,7 +69,9 @@ pub fn simulate_base(
     let (partial, mut unknown) = load_partial(snapshot, ctx, &diags);
     let renderer = partial.as_ref().and_then(|r| Renderer::new(&r.templates).ok());
     let recorded = match (&partial, &renderer) {
-        (Some(repo), Some(renderer)) => simulate_applied(repo, renderer, &history.without(&unknown))?,
+        (Some(repo), Some(renderer)) => {
+            simulate_applied(repo, renderer, &history.without(&unknown), addresses)?
+        }
         _ => {
             // Nothing of the base could be taken: no cluster is known there.
             unknown.extend(head.clusters.iter().map(|c| c.name.clone()));

@@ -12,7 +12,7 @@ use super::{
 use crate::layout::history::Derived;
 use crate::layout::{layout, node_name, Allocations, NodeLayout, Role};
 use crate::model::{Cluster, Repo, RequestFile, Topology};
-use crate::render::{firewall_path, RenderError, RenderedFile, Renderer};
+use crate::render::{firewall_path, Addresses, RenderError, RenderedFile, Renderer, Unresolved};
 use crate::state::{AppliedFile, AppliedNode, ClusterState};
 
 /// Recorded state per cluster name.
@@ -29,12 +29,23 @@ pub enum PlanError {
     },
     #[error("the templates of the base revision do not load")]
     BaseTemplates(#[source] RenderError),
+    /// A node's host name without addresses: the cluster is not planned.
+    #[error("cluster {cluster}: {source}")]
+    Unresolved {
+        cluster: String,
+        #[source]
+        source: Unresolved,
+    },
 }
+
+impl std::error::Error for Unresolved {}
 
 /// What a plan is built from.
 pub struct PlanInput<'a> {
     pub repo: &'a Repo,
     pub renderer: &'a Renderer,
+    /// What the nodes' host names resolved to (looked up by the caller).
+    pub addresses: &'a Addresses,
     /// What is there now, per cluster (see [`super::before`]).
     pub before: &'a Before,
     /// Requests of the base revision (plan --base), to tell new and edited
@@ -50,16 +61,27 @@ pub struct PlanInput<'a> {
 
 /// Build the plan.
 ///
+/// A cluster with a host name that did not resolve is not planned; the
+/// plan says why (see [`Plan::not_planned`](super::Plan)).
+///
 /// Errors: a template that fails to render for some node.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let ssh = input.repo.fleet.ssh.port;
-    let clusters = input
-        .repo
-        .clusters
-        .iter()
-        .map(|c| plan_cluster(c, input.renderer, ssh, input.before.get(&c.name)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(assemble(input, clusters))
+    let (mut clusters, mut not_planned) = (Vec::new(), Vec::new());
+    for c in &input.repo.clusters {
+        match plan_cluster(c, input.renderer, ssh, input.before.get(&c.name), input.addresses) {
+            Ok(p) => clusters.push(p),
+            Err(PlanError::Unresolved { cluster, source }) => not_planned.push(super::NotPlanned {
+                cluster,
+                host: source.host,
+                reason: source.reason,
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut plan = assemble(input, clusters);
+    plan.set_not_planned(not_planned);
+    Ok(plan)
 }
 
 /// The whole plan from the plans of the repository's clusters (made with
@@ -84,6 +106,7 @@ pub fn assemble(input: &PlanInput<'_>, mut clusters: Vec<ClusterPlan>) -> Plan {
         against: input.against.clone(),
         base_problem: None,
         clusters,
+        not_planned: Vec::new(),
         requests,
         summary,
     }
@@ -92,8 +115,15 @@ pub fn assemble(input: &PlanInput<'_>, mut clusters: Vec<ClusterPlan>) -> Plan {
 /// The state a repository would leave once applied, the store having
 /// followed `history` (the revisions before it: node numbers, primaries):
 /// used as the "before" of `plan --base`. Clusters the history holds that are
-/// gone from `repo` keep their nodes, as orphans.
-pub fn simulate_applied(repo: &Repo, renderer: &Renderer, history: &Derived) -> Result<Recorded, PlanError> {
+/// gone from `repo` keep their nodes, as orphans. Host names render with
+/// the addresses they resolved to, those that did not without any.
+pub fn simulate_applied(
+    repo: &Repo,
+    renderer: &Renderer,
+    history: &Derived,
+    addresses: &Addresses,
+) -> Result<Recorded, PlanError> {
+    let addresses = addresses.lenient();
     let mut out = Recorded::new();
     for c in &repo.clusters {
         let allocations = history
@@ -109,7 +139,7 @@ pub fn simulate_applied(repo: &Repo, renderer: &Renderer, history: &Derived) -> 
             .cloned();
         let mut applied = BTreeMap::new();
         for node in layout(c, &allocations, primary.as_deref()) {
-            let files = render(renderer, c, &node, repo.fleet.ssh.port)?;
+            let files = render(renderer, c, &node, repo.fleet.ssh.port, &addresses)?;
             applied.insert(node.name.clone(), applied_node(&node.host, files));
         }
         out.insert(c.name.clone(), simulated(c, allocations, primary, applied));
@@ -149,9 +179,10 @@ fn render(
     c: &Cluster,
     node: &NodeLayout,
     ssh_port: u16,
+    addresses: &Addresses,
 ) -> Result<Vec<RenderedFile>, PlanError> {
     renderer
-        .render_all(c, node, ssh_port)
+        .render_all(c, node, ssh_port, addresses)
         .map_err(|source| PlanError::Render {
             cluster: c.name.clone(),
             node: node.name.clone(),
@@ -160,14 +191,19 @@ fn render(
 }
 
 /// Plan one cluster against its before-view (`None`: nothing there yet).
-/// `ssh_port` is the fleet's, which every node's firewall keeps open.
+/// `ssh_port` is the fleet's, which every node's firewall keeps open;
+/// `addresses` what the nodes' host names resolved to.
+///
+/// Errors: a host name of the cluster (orphans included) without addresses
+/// ([`PlanError::Unresolved`]), a template that fails to render.
 pub fn plan_cluster(
     c: &Cluster,
     renderer: &Renderer,
     ssh_port: u16,
     before: Option<&ClusterBefore>,
+    addresses: &Addresses,
 ) -> Result<ClusterPlan, PlanError> {
-    plan_cluster_rendered(c, renderer, ssh_port, before).map(|(plan, _)| plan)
+    plan_cluster_rendered(c, renderer, ssh_port, before, addresses).map(|(plan, _)| plan)
 }
 
 /// [`plan_cluster`], with every node's rendered files (node name -> files,
@@ -177,17 +213,26 @@ pub fn plan_cluster_rendered(
     renderer: &Renderer,
     ssh_port: u16,
     before: Option<&ClusterBefore>,
+    addresses: &Addresses,
 ) -> Result<(ClusterPlan, Rendered), PlanError> {
     let empty = ClusterBefore::default();
     let before = before.unwrap_or(&empty);
     let prev = &before.state;
     let alloc = prev.allocations.extend_with(c);
+    if let Some(source) = addresses.first_unresolved(alloc.live.keys().map(String::as_str)) {
+        return Err(PlanError::Unresolved {
+            cluster: c.name.clone(),
+            source,
+        });
+    }
     let nodes = layout(c, &alloc, prev.primary.as_deref());
     let (mut plans, mut rendered) = (Vec::new(), Rendered::new());
     for node in &nodes {
-        let files = render(renderer, c, node, ssh_port)?;
+        let files = render(renderer, c, node, ssh_port, addresses)?;
         let now = before.nodes.get(&node.name).filter(|b| b.host == node.host);
-        plans.push(plan_node(c, node, &nodes, &files, now, before.observed));
+        let mut plan = plan_node(c, node, &nodes, &files, now, before.observed);
+        plan.address = addresses.shown(&node.host);
+        plans.push(plan);
         rendered.insert(node.name.clone(), files);
     }
     for orphan in crate::layout::orphans(c, &alloc) {
@@ -200,6 +245,7 @@ pub fn plan_cluster_rendered(
             remove_request: None, // suggested by assemble, which knows the date
             name: orphan.name,
             number: orphan.number,
+            address: addresses.shown(&orphan.host),
             host: orphan.host,
             role,
             change: Change::Orphaned,
@@ -257,6 +303,7 @@ fn plan_node(
         files: Vec::new(),
         remove_request: None,
         unreachable: None,
+        address: Vec::new(),
     };
     if let Some(why) = now.and_then(|n| n.unreachable.clone()) {
         plan.change = Change::Update;
@@ -385,6 +432,7 @@ fn orphaned_cluster(today: &str, name: &str, state: &ClusterState) -> ClusterPla
             name: node_name(name, *number),
             number: *number,
             host: host.clone(),
+            address: Vec::new(),
             role: if state.primary.as_deref() == Some(host.as_str()) {
                 Role::Primary
             } else {
@@ -453,7 +501,7 @@ fn plan_requests(
         .collect()
 }
 
-pub fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
+fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary {
     let mut s = Summary::default();
     for c in clusters {
         match c.change {
@@ -476,9 +524,14 @@ pub fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary 
             s.files_changed += n.files.len();
         }
     }
-    // Pending requests (and one a killed run left running) are what apply
-    // will run; new and edited ones (plan --base) what a pull request
-    // changes.
+    count_requests(&mut s, requests);
+    s
+}
+
+/// The request counts of a summary, and whether the plan has changes.
+/// Pending requests (and one a killed run left running) are what apply
+/// will run; new and edited ones (plan --base) what a pull request changes.
+pub fn count_requests(s: &mut Summary, requests: &[RequestPlan]) {
     let runs = |r: &&RequestPlan| {
         matches!(
             r.status,
@@ -490,7 +543,6 @@ pub fn summarise(clusters: &[ClusterPlan], requests: &[RequestPlan]) -> Summary 
         || requests
             .iter()
             .any(|r| runs(&r) || r.status == RequestStatus::Edited);
-    s
 }
 
 /// What a node holds once `files` were written to it, for the state store.

@@ -16,14 +16,18 @@ mod text;
 
 pub use before::{Before, ClusterBefore, NodeBefore};
 pub use build::{
-    applied_node, assemble, plan, plan_cluster, plan_cluster_rendered, replication_sources,
-    sha256 as sha256_hex, simulate_applied, summarise, PlanError, PlanInput, Recorded, Rendered,
+    applied_node, assemble, count_requests, plan, plan_cluster, plan_cluster_rendered, replication_sources,
+    sha256 as sha256_hex, simulate_applied, PlanError, PlanInput, Recorded, Rendered,
 };
 pub use diff::unified_diff;
 pub use markdown::{to_markdown, MARKDOWN_MAX_BYTES};
 pub use order::order;
 pub use steps::{BlockedStep, Phase, PlannedStep, Step};
 pub use text::to_text;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
 
 use serde::Serialize;
 
@@ -46,11 +50,43 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_problem: Option<BaseProblem>,
     pub clusters: Vec<ClusterPlan>,
+    /// Clusters left out: a node's host name did not resolve.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_planned: Vec<NotPlanned>,
     pub requests: Vec<RequestPlan>,
     pub summary: Summary,
 }
 
+/// A cluster that could not be planned: the host name of one of its nodes
+/// did not resolve to any address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotPlanned {
+    pub cluster: String,
+    /// The host name, as written.
+    pub host: String,
+    /// The resolver's reason.
+    pub reason: String,
+}
+
+impl std::fmt::Display for NotPlanned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cluster {} is not planned: host name `{}` does not resolve: {}",
+            self.cluster, self.host, self.reason
+        )
+    }
+}
+
 impl Plan {
+    /// Record the clusters left out of the plan. They may have changed: the
+    /// plan does not claim "no changes".
+    pub fn set_not_planned(&mut self, not_planned: Vec<NotPlanned>) {
+        self.summary.clusters_not_planned = not_planned.len();
+        self.summary.has_changes |= !not_planned.is_empty();
+        self.not_planned = not_planned;
+    }
+
     /// Whether applying the plan would change anything (orphans and pending
     /// requests count: the repository and the fleet differ).
     pub fn has_changes(&self) -> bool {
@@ -126,6 +162,9 @@ pub struct NodePlan {
     pub name: String,
     pub number: u32,
     pub host: String,
+    /// What `host` resolved to, when it is a host name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub address: Vec<std::net::IpAddr>,
     pub role: Role,
     pub change: Change,
     pub steps: Vec<Step>,
@@ -227,6 +266,9 @@ pub struct Summary {
     pub clusters_orphaned: usize,
     /// Clusters left out: unknown in a base that does not validate.
     pub clusters_not_compared: usize,
+    /// Clusters left out: a host name did not resolve.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub clusters_not_planned: usize,
     pub nodes_to_create: usize,
     pub nodes_to_update: usize,
     pub nodes_orphaned: usize,

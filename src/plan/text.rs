@@ -14,6 +14,9 @@ pub fn to_text(plan: &Plan, color: bool) -> String {
     for c in plan.clusters.iter().filter(|c| c.is_shown()) {
         cluster(&mut out, c, color);
     }
+    for n in &plan.not_planned {
+        let _ = writeln!(out, "\n! {n}");
+    }
     if !plan.requests.is_empty() {
         let _ = writeln!(out, "\nrequests:");
         for r in &plan.requests {
@@ -137,7 +140,7 @@ fn node(out: &mut String, n: &NodePlan, color: bool) {
         "  {} {} ({}, {}, #{}): {}",
         n.change.symbol(),
         n.name,
-        n.host,
+        host(n),
         n.role.as_str(),
         n.number,
         what
@@ -168,6 +171,15 @@ fn red(line: &str, color: bool) -> String {
     } else {
         line.to_string()
     }
+}
+
+/// `db1.example.internal = 10.0.0.11 fd00::11` for a host name, else the address.
+pub(super) fn host(n: &NodePlan) -> String {
+    if n.address.is_empty() {
+        return n.host.clone();
+    }
+    let addresses: Vec<String> = n.address.iter().map(ToString::to_string).collect();
+    format!("{} = {}", n.host, addresses.join(" "))
 }
 
 fn paint(line: &str, color: bool) -> String {
@@ -213,6 +225,7 @@ pub fn summary_line(s: &Summary) -> String {
     push(s.clusters_to_update, "cluster(s) to update");
     push(s.clusters_orphaned, "cluster(s) orphaned");
     push(s.clusters_not_compared, "cluster(s) not compared");
+    push(s.clusters_not_planned, "cluster(s) not planned");
     push(s.nodes_to_create, "node(s) to create");
     push(s.nodes_to_update, "node(s) to update");
     push(s.nodes_orphaned, "node(s) orphaned");

@@ -12,8 +12,9 @@
 //!               slot_name (the node name with '-' as '_')
 //! primary       name, host, port of the node this one replicates from, or none
 //!               (primaries, single nodes, multi-master)
-//! peers         list of {name, number, host}: every other node, by number
-//! orphans       list of {name, number, host}: nodes removed from the file but
+//! peers         list of {name, number, host, addresses}: every other node, by number;
+//!               addresses in CIDR form, what a host name resolved to
+//! orphans       list of {name, number, host, addresses}: nodes removed from the file but
 //!               not yet deleted by a remove-node request (they keep access)
 //! paths         config_dir, secrets_file (or none), data_dir, run_dir, socket, pid_file,
 //!               log_dir, log_file, user, group, server_binary, bin_dir
@@ -31,6 +32,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use minijinja::{context, Value};
 
+use super::addresses::Addresses;
 use super::error::RenderError;
 use super::paths::{slot_name, EnginePaths, ADMIN_USER, REPLICATION_USER};
 use super::settings::format_settings;
@@ -40,8 +42,13 @@ use crate::model::{Cluster, Topology};
 /// The context for rendering `node` of `cluster` with `paths`.
 ///
 /// Errors: `[settings]` that cannot be written, `allowed_ips` entries that
-/// are not addresses.
-pub(crate) fn build(cluster: &Cluster, node: &NodeLayout, paths: &EnginePaths) -> Result<Value, RenderError> {
+/// are not addresses, a peer's host name without addresses.
+pub(crate) fn build(
+    cluster: &Cluster,
+    node: &NodeLayout,
+    paths: &EnginePaths,
+    addresses: &Addresses,
+) -> Result<Value, RenderError> {
     let settings =
         format_settings(cluster.engine, &cluster.settings).map_err(|errors| RenderError::Settings {
             cluster: cluster.name.clone(),
@@ -59,6 +66,22 @@ pub(crate) fn build(cluster: &Cluster, node: &NodeLayout, paths: &EnginePaths) -
         .collect::<Result<Vec<String>, RenderError>>()?;
     let settings = Value::from(settings);
     let port = cluster.port();
+    let peer = |p: &PeerRef| -> Result<Value, RenderError> {
+        let addresses = addresses.of(&p.host).map_err(|u| RenderError::Unresolved {
+            cluster: cluster.name.clone(),
+            node: p.name.clone(),
+            unresolved: Box::new(u),
+        })?;
+        let cidrs: Vec<String> = addresses
+            .into_iter()
+            .map(|ip| IpNet::from(ip).to_string())
+            .collect();
+        Ok(
+            context! { name => p.name.clone(), number => p.number, host => p.host.clone(), addresses => cidrs },
+        )
+    };
+    let peers = node.peers.iter().map(peer).collect::<Result<Vec<Value>, _>>()?;
+    let orphans = node.orphans.iter().map(peer).collect::<Result<Vec<Value>, _>>()?;
     Ok(context! {
         cluster => context! {
             name => cluster.name.clone(),
@@ -85,16 +108,12 @@ pub(crate) fn build(cluster: &Cluster, node: &NodeLayout, paths: &EnginePaths) -
             host => p.host.clone(),
             port => port,
         }),
-        peers => node.peers.iter().map(peer).collect::<Vec<Value>>(),
-        orphans => node.orphans.iter().map(peer).collect::<Vec<Value>>(),
+        peers => peers,
+        orphans => orphans,
         paths => paths_value(paths),
         users => context! { admin => ADMIN_USER, replication => REPLICATION_USER },
         multi_master => (cluster.topology == Topology::MultiMaster).then(|| multi_master(node)),
     })
-}
-
-fn peer(p: &PeerRef) -> Value {
-    context! { name => p.name.clone(), number => p.number, host => p.host.clone() }
 }
 
 fn paths_value(p: &EnginePaths) -> Value {

@@ -86,18 +86,13 @@ pub enum RenderError {
     #[error("cluster {cluster:?}: allowed_ips entry {value:?} is neither an IP address nor a CIDR range")]
     AllowedIp { cluster: String, value: String },
 
-    /// With `allowed_ips` set, a node given by DNS name: the firewall allows
-    /// the cluster's own nodes by address, and dbfleet resolves no names.
-    #[error(
-        "cluster {cluster:?}: node {node} has host {host:?}, which is not an IP address; with \
-         allowed_ips set, the firewall lets the cluster's own nodes reach the engine port by \
-         address, and dbfleet resolves no names: write the node's IP address in `nodes` (or \
-         empty allowed_ips)"
-    )]
-    FirewallHost {
+    /// A node given by host name without addresses (its lookup failed):
+    /// the firewall and pg_hba.conf let the cluster's own nodes in by address.
+    #[error("cluster {cluster:?}: node {node}: {unresolved}")]
+    Unresolved {
         cluster: String,
         node: String,
-        host: String,
+        unresolved: Box<super::Unresolved>,
     },
 
     /// The template engine could not be configured (a dbfleet bug).

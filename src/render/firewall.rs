@@ -13,14 +13,15 @@
 //! node of the cluster and from each entry, then rejected with a TCP reset
 //! for everyone else. When it is empty the engine port stays open.
 //!
-//! Nothing is resolved: with `allowed_ips` set, a node given by DNS name is
-//! a render error (the firewall could not let it replicate). Without
-//! `allowed_ips`, names are fine: no rule needs them.
+//! A node given by host name is let in by every address the name resolved
+//! to (looked up before rendering, see [`Addresses`]); a name without
+//! addresses is a render error (the firewall could not let it replicate).
 
 use std::net::IpAddr;
 
 use minijinja::{context, Value};
 
+use super::addresses::Addresses;
 use super::error::RenderError;
 use crate::layout::NodeLayout;
 use crate::model::Cluster;
@@ -45,8 +46,13 @@ pub fn firewall_chain(cluster: &str) -> String {
 /// The `firewall` value of the firewall template's context.
 ///
 /// Errors: an `allowed_ips` entry that is not an address or range; with
-/// `allowed_ips` set, a node whose host is not an IP address.
-pub(crate) fn context(cluster: &Cluster, node: &NodeLayout, ssh_port: u16) -> Result<Value, RenderError> {
+/// `allowed_ips` set, a node whose host name has no addresses.
+pub(crate) fn context(
+    cluster: &Cluster,
+    node: &NodeLayout,
+    ssh_port: u16,
+    addresses: &Addresses,
+) -> Result<Value, RenderError> {
     let restricted = !cluster.allowed_ips.is_empty();
     let mut all: Vec<(u32, &str, &str)> = node
         .peers
@@ -58,17 +64,19 @@ pub(crate) fn context(cluster: &Cluster, node: &NodeLayout, ssh_port: u16) -> Re
     all.sort_by_key(|(number, _, _)| *number);
     let mut nodes = Vec::new();
     for (_, name, host) in all {
-        match host.parse::<IpAddr>() {
-            Ok(ip) => nodes.push(context! {
-                name => name,
-                host => ip.to_string(),
-                family => family(ip),
-            }),
-            Err(_) if restricted => {
-                return Err(RenderError::FirewallHost {
+        match addresses.of(host) {
+            Ok(ips) => nodes.extend(ips.into_iter().map(|ip| {
+                context! {
+                    name => name,
+                    host => ip.to_string(),
+                    family => family(ip),
+                }
+            })),
+            Err(u) if restricted => {
+                return Err(RenderError::Unresolved {
                     cluster: cluster.name.clone(),
                     node: name.to_string(),
-                    host: host.to_string(),
+                    unresolved: Box::new(u),
                 })
             }
             Err(_) => {}

@@ -37,7 +37,8 @@ fn nodes(c: &Cluster) -> Vec<NodeLayout> {
 
 fn firewall(c: &Cluster, node: usize, ssh_port: u16) -> RenderedFile {
     let r = Renderer::new(&BTreeMap::new()).unwrap();
-    r.render_firewall(c, &nodes(c)[node], ssh_port).unwrap()
+    r.render_firewall(c, &nodes(c)[node], ssh_port, &Addresses::default())
+        .unwrap()
 }
 
 /// The rules of the chain: the lines after the flush, without comments,
@@ -165,23 +166,64 @@ fn ports_come_from_the_cluster_and_the_fleet() {
     );
 }
 
+fn resolved(names: &[(&str, &[&str])]) -> Addresses {
+    Addresses::resolved(
+        names
+            .iter()
+            .map(|(name, ips)| {
+                let ips = ips.iter().map(|ip| ip.parse::<IpAddr>().unwrap()).collect();
+                (name.to_string(), Ok(ips))
+            })
+            .collect(),
+    )
+}
+
 #[test]
-fn dns_named_nodes_are_refused_only_when_allowed_ips_is_set() {
+fn host_names_are_let_in_by_every_address_they_resolved_to() {
     let r = Renderer::new(&BTreeMap::new()).unwrap();
-    let c = cluster("redis", None, &["10.0.0.11", "db2.example"], &["10.1.0.0/16"]);
-    let err = r.render_firewall(&c, &nodes(&c)[0], 22).unwrap_err().to_string();
+    let c = cluster(
+        "redis",
+        None,
+        &["10.0.0.11", "db2.example.internal"],
+        &["10.1.0.0/16"],
+    );
+    let addresses = resolved(&[("db2.example.internal", &["10.0.0.12", "fd00::12"])]);
+    let f = r.render_firewall(&c, &nodes(&c)[0], 22, &addresses).unwrap();
+    assert_eq!(
+        rules(&f.content),
+        [
+            "iif \"lo\" accept",
+            "tcp dport 22 accept comment \"ssh: dbfleet never locks itself out\"",
+            "ip saddr 10.0.0.11 tcp dport 6379 accept comment \"node shop1\"",
+            "ip saddr 10.0.0.12 tcp dport 6379 accept comment \"node shop2\"",
+            "ip6 saddr fd00::12 tcp dport 6379 accept comment \"node shop2\"",
+            "ip saddr 10.1.0.0/16 tcp dport 6379 accept comment \"allowed_ips\"",
+            "tcp dport 6379 reject with tcp reset comment \"not in allowed_ips\"",
+        ]
+    );
+}
+
+#[test]
+fn a_host_name_without_addresses_is_an_error_naming_it() {
+    let r = Renderer::new(&BTreeMap::new()).unwrap();
+    let c = cluster("redis", None, &["10.0.0.11", "db2.invalid"], &["10.1.0.0/16"]);
+    let failed = Addresses::resolved(BTreeMap::from([(
+        "db2.invalid".to_string(),
+        Err("Name or service not known".to_string()),
+    )]));
+    let err = r
+        .render_firewall(&c, &nodes(&c)[0], 22, &failed)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
-        "cluster \"shop\": node shop2 has host \"db2.example\", which is not an IP address; with \
-         allowed_ips set, the firewall lets the cluster's own nodes reach the engine port by \
-         address, and dbfleet resolves no names: write the node's IP address in `nodes` (or \
-         empty allowed_ips)"
+        "cluster \"shop\": node shop2: host name `db2.invalid` does not resolve: Name or service not known"
     );
-    // The engine's own files do not need addresses.
-    assert!(r.render_node(&c, &nodes(&c)[0]).is_ok());
-    let open = cluster("redis", None, &["10.0.0.11", "db2.example"], &[]);
-    let f = r.render_firewall(&open, &nodes(&open)[1], 22).unwrap();
-    assert!(!f.content.contains("db2.example"), "{}", f.content);
+    // Validate renders without looking names up: no rule for the name.
+    let f = r
+        .render_firewall(&c, &nodes(&c)[0], 22, &Addresses::unresolved())
+        .unwrap();
+    assert!(!f.content.contains("node shop2"), "{}", f.content);
 }
 
 #[test]
@@ -189,11 +231,14 @@ fn render_all_appends_the_firewall_to_the_engine_files() {
     let r = Renderer::new(&BTreeMap::new()).unwrap();
     let c = cluster("postgresql", None, &["10.0.0.11", "10.0.0.12"], &["10.1.0.0/16"]);
     let node = &nodes(&c)[1];
-    let all = r.render_all(&c, node, 22).unwrap();
-    let engine = r.render_node(&c, node).unwrap();
+    let all = r.render_all(&c, node, 22, &Addresses::default()).unwrap();
+    let engine = r.render_node(&c, node, &Addresses::default()).unwrap();
     assert_eq!(all.len(), engine.len() + 1);
     assert_eq!(all[..engine.len()], engine[..]);
-    assert_eq!(all[engine.len()], r.render_firewall(&c, node, 22).unwrap());
+    assert_eq!(
+        all[engine.len()],
+        r.render_firewall(&c, node, 22, &Addresses::default()).unwrap()
+    );
 }
 
 #[test]
@@ -213,7 +258,12 @@ fn the_firewall_template_can_be_overridden_for_every_engine() {
             firewall(&c, 0, 22).content.contains("\ntable inet dbfleet {\n"),
             "built-in"
         );
-        assert_eq!(r.render_firewall(&c, &nodes(&c)[0], 22).unwrap().content, want);
+        assert_eq!(
+            r.render_firewall(&c, &nodes(&c)[0], 22, &Addresses::default())
+                .unwrap()
+                .content,
+            want
+        );
     }
     let bad = BTreeMap::from([("templates/nftables/rules.nft.j2".to_string(), "x".to_string())]);
     let errors: Vec<String> = Renderer::check_overrides(&bad)
@@ -248,7 +298,7 @@ fn context_exposes_every_documented_firewall_field() {
     let c = cluster("redis", None, &["10.0.0.11"], &["10.1.0.0/16"]);
     let out = Renderer::new(&o)
         .unwrap()
-        .render_firewall(&c, &nodes(&c)[0], 22)
+        .render_firewall(&c, &nodes(&c)[0], 22, &Addresses::default())
         .unwrap()
         .content;
     assert!(out.contains("chain=cluster-shop\n"), "{out}");
@@ -288,7 +338,7 @@ fn pg_hba_and_firewall_agree() {
         &["203.0.113.7", "2001:db8::/48"],
     );
     for node in nodes(&c) {
-        let files = r.render_all(&c, &node, 22).unwrap();
+        let files = r.render_all(&c, &node, 22, &Addresses::default()).unwrap();
         let hba = files.iter().find(|f| f.path.ends_with("pg_hba.conf")).unwrap();
         let hba_lines = hba.content.lines().filter(|l| l.starts_with("host "));
         let hba_nets: BTreeSet<IpNet> = hba_lines
@@ -324,11 +374,18 @@ fn nft_accepts_the_rulesets() {
             &["10.0.0.11", "fd00::12"],
             &["203.0.113.7", "10.9.8.7/16", "2001:db8::/48"],
         ),
-        cluster("mariadb", None, &["10.0.0.11", "db2.example"], &[]),
+        cluster(
+            "mariadb",
+            None,
+            &["10.0.0.11", "db2.example.internal"],
+            &["10.1.0.0/16"],
+        ),
     ];
+    let addresses = resolved(&[("db2.example.internal", &["10.0.0.12", "fd00::12"])]);
+    let r = Renderer::new(&BTreeMap::new()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (i, c) in cases.iter().enumerate() {
-        let f = firewall(c, 0, 2222);
+        let f = r.render_firewall(c, &nodes(c)[0], 2222, &addresses).unwrap();
         let path = dir.path().join(format!("case{i}.nft"));
         std::fs::write(&path, &f.content).unwrap();
         let out = std::process::Command::new("nft")

@@ -16,6 +16,7 @@
 //! The template context is described in `context.rs` and, for
 //! users writing overrides, in `templates/README.md`.
 
+mod addresses;
 mod blocks;
 mod builtin;
 mod context;
@@ -30,6 +31,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use addresses::{Addresses, Unresolved};
 pub use error::{Origin, RenderError, TemplateLocation};
 pub use firewall::{firewall_chain, firewall_path, FIREWALL_TABLE};
 pub use managed::{is_managed, managed_keys};

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{context, AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 
+use super::addresses::Addresses;
 use super::blocks::unclosed_block;
 use super::builtin::{firewall_template_name, repo_path, template_name, BUILTINS, FIREWALL_DIR};
 use super::context::{build as build_context, cidr_filter};
@@ -119,15 +120,19 @@ impl Renderer {
     /// the engine's file order (see [`super::EnginePaths::config_files`]).
     /// The firewall is not among them: see [`Renderer::render_all`].
     ///
-    /// Errors: unrenderable `[settings]` or `allowed_ips`, and template
-    /// failures with the template's path and line.
+    /// `addresses` holds what the nodes' host names resolved to.
+    ///
+    /// Errors: unrenderable `[settings]` or `allowed_ips`, a peer's host name
+    /// without addresses, and template failures with the template's path and
+    /// line.
     pub fn render_node(
         &self,
         cluster: &Cluster,
         node: &NodeLayout,
+        addresses: &Addresses,
     ) -> Result<Vec<RenderedFile>, RenderError> {
         let paths = engine_paths(cluster.engine, &cluster.version);
-        let ctx = build_context(cluster, node, &paths)?;
+        let ctx = build_context(cluster, node, &paths, addresses)?;
         paths
             .config_files
             .iter()
@@ -151,16 +156,18 @@ impl Renderer {
     /// `ssh_port` is the fleet's (`[ssh] port`), always accepted.
     ///
     /// Errors: as [`Renderer::render_node`]; and with `allowed_ips` set, a
-    /// node whose host is a DNS name ([`RenderError::FirewallHost`]).
+    /// node whose host name has no addresses ([`RenderError::Unresolved`]).
     pub fn render_firewall(
         &self,
         cluster: &Cluster,
         node: &NodeLayout,
         ssh_port: u16,
+        addresses: &Addresses,
     ) -> Result<RenderedFile, RenderError> {
         let paths = engine_paths(cluster.engine, &cluster.version);
-        let base = build_context(cluster, node, &paths)?;
-        let ctx = context! { firewall => firewall::context(cluster, node, ssh_port)?, ..base };
+        let base = build_context(cluster, node, &paths, addresses)?;
+        let firewall = firewall::context(cluster, node, ssh_port, addresses)?;
+        let ctx = context! { firewall => firewall, ..base };
         let name = firewall_template_name();
         let content = self.render_one(&name, &ctx)?;
         Ok(RenderedFile {
@@ -182,9 +189,10 @@ impl Renderer {
         cluster: &Cluster,
         node: &NodeLayout,
         ssh_port: u16,
+        addresses: &Addresses,
     ) -> Result<Vec<RenderedFile>, RenderError> {
-        let mut files = self.render_node(cluster, node)?;
-        files.push(self.render_firewall(cluster, node, ssh_port)?);
+        let mut files = self.render_node(cluster, node, addresses)?;
+        files.push(self.render_firewall(cluster, node, ssh_port, addresses)?);
         Ok(files)
     }
 

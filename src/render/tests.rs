@@ -82,7 +82,7 @@ fn builtins_render_for_every_shape_and_node() {
     for (engine, topology) in shapes() {
         let c = cluster(engine, topology);
         for node in nodes(&c) {
-            let files = r.render_node(&c, &node).unwrap();
+            let files = r.render_node(&c, &node, &Addresses::default()).unwrap();
             assert_eq!(files.len(), engine_paths(engine, &c.version).config_files.len());
             for f in files {
                 assert!(f.content.ends_with('\n'), "{}: no final newline", f.template);
@@ -108,7 +108,7 @@ fn templates_and_managed_keys_agree() {
         let family = engine.family();
         let mut c = cluster(engine, topology);
         for node in nodes(&c.clone()) {
-            for f in r.render_node(&c, &node).unwrap() {
+            for f in r.render_node(&c, &node, &Addresses::default()).unwrap() {
                 let keys = template_keys(family, &f.content);
                 let unique: BTreeSet<_> = keys.iter().collect();
                 let multi = engine == Engine::Keydb && topology == Topology::MultiMaster;
@@ -127,7 +127,7 @@ fn templates_and_managed_keys_agree() {
                         continue;
                     }
                     c.settings = BTreeMap::from([(key.clone(), SettingValue::Integer(1))]);
-                    let again = r.render_node(&c, &node).unwrap();
+                    let again = r.render_node(&c, &node, &Addresses::default()).unwrap();
                     let file = again.iter().find(|g| g.template == f.template).unwrap();
                     assert!(
                         !template_keys(family, &file.content).contains(&(section.clone(), key.clone())),
@@ -150,7 +150,7 @@ fn settings_are_merged_in_engine_spelling() {
         SettingValue::String("allkeys-lru".into()),
     );
     c.settings.insert("appendonly".into(), SettingValue::Bool(true));
-    let files = r.render_node(&c, &nodes(&c)[0]).unwrap();
+    let files = r.render_node(&c, &nodes(&c)[0], &Addresses::default()).unwrap();
     let text = &files[0].content;
     assert!(
         text.contains("# from [settings]\nappendonly yes\nmaxmemory-policy allkeys-lru\n"),
@@ -166,7 +166,7 @@ fn override_replaces_the_builtin() {
     assert!(r.is_overridden("redis/redis.conf.j2"));
     assert!(!r.is_overridden("valkey/valkey.conf.j2"));
     let c = cluster(Engine::Redis, Topology::Single);
-    let files = r.render_node(&c, &nodes(&c)[0]).unwrap();
+    let files = r.render_node(&c, &nodes(&c)[0], &Addresses::default()).unwrap();
     assert_eq!(files[0].content, "port 6379\n");
 }
 
@@ -230,7 +230,10 @@ fn undefined_variables_fail_with_the_line() {
     )]);
     let r = Renderer::new(&o).unwrap();
     let c = cluster(Engine::Redis, Topology::Single);
-    let err = r.render_node(&c, &nodes(&c)[0]).unwrap_err().to_string();
+    let err = r
+        .render_node(&c, &nodes(&c)[0], &Addresses::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("templates/redis/redis.conf.j2:2:"), "{err}");
     assert!(err.contains("undefined"), "{err}");
 }
@@ -257,7 +260,10 @@ fn context_exposes_every_documented_field() {
         let o = overrides(&[("templates/keydb/keydb.conf.j2", &body)]);
         let c = cluster(Engine::Keydb, topology);
         let node = &nodes(&c)[node];
-        let out = Renderer::new(&o).unwrap().render_node(&c, node).unwrap();
+        let out = Renderer::new(&o)
+            .unwrap()
+            .render_node(&c, node, &Addresses::default())
+            .unwrap();
         out[0].content.clone()
     };
     let mm = render(Topology::MultiMaster, 1, "primary.");
@@ -271,7 +277,10 @@ fn bad_allowed_ips_are_errors() {
     let r = Renderer::new(&BTreeMap::new()).unwrap();
     let mut c = cluster(Engine::Postgresql, Topology::Single);
     c.allowed_ips = vec!["10.0.0.0/8".into(), "not-an-ip".into()];
-    let err = r.render_node(&c, &nodes(&c)[0]).unwrap_err().to_string();
+    let err = r
+        .render_node(&c, &nodes(&c)[0], &Addresses::default())
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "cluster \"c\": allowed_ips entry \"not-an-ip\" is neither an IP address nor a CIDR range"
@@ -292,7 +301,10 @@ fn managed_settings_are_refused_when_rendering() {
     let mut c = cluster(Engine::Postgresql, Topology::Single);
     c.settings
         .insert("listen-addresses".into(), SettingValue::String("*".into()));
-    let err = r.render_node(&c, &nodes(&c)[0]).unwrap_err().to_string();
+    let err = r
+        .render_node(&c, &nodes(&c)[0], &Addresses::default())
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "cluster \"c\": setting \"listen-addresses\" is managed by dbfleet and cannot be set in [settings]"
@@ -337,7 +349,10 @@ fn render_errors_carry_the_span_of_the_expression() {
     let o = overrides(&[("templates/redis/redis.conf.j2", source)]);
     let r = Renderer::new(&o).unwrap();
     let c = cluster(Engine::Redis, Topology::Single);
-    let RenderError::Render { at, message } = r.render_node(&c, &nodes(&c)[0]).unwrap_err() else {
+    let RenderError::Render { at, message } = r
+        .render_node(&c, &nodes(&c)[0], &Addresses::default())
+        .unwrap_err()
+    else {
         panic!("not a render error")
     };
     assert_eq!((at.line, at.column), (Some(2), Some(9)));

@@ -38,12 +38,7 @@ pub fn edited_line(r: &RequestRecord) -> String {
 /// Set each request of `plan` to what the ledger says of it; for a pending
 /// one, list its steps and, when the hosts were observed, a precheck
 /// already failing.
-pub fn annotate(
-    plan: &mut Plan,
-    repo: &crate::model::Repo,
-    standings: &[Standing<'_>],
-    before: &Before,
-) {
+pub fn annotate(plan: &mut Plan, repo: &crate::model::Repo, standings: &[Standing<'_>], before: &Before) {
     for rp in &mut plan.requests {
         let Some(standing) = standings.iter().find(|s| id_of(s) == rp.id) else {
             continue;
@@ -99,7 +94,7 @@ pub fn annotate(
             }
         }
     }
-    plan.summary = crate::plan::summarise(&plan.clusters, &plan.requests);
+    crate::plan::count_requests(&mut plan.summary, &plan.requests);
 }
 
 fn id_of<'s>(s: &'s Standing<'_>) -> &'s str {

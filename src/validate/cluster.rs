@@ -148,23 +148,8 @@ pub fn check(c: &Cluster, file: &str, doc: &Doc, fleet: &Fleet) -> Vec<Diagnosti
         }
     }
 
-    if !c.allowed_ips.is_empty() {
-        for (i, node) in c.nodes.iter().enumerate() {
-            if addr::valid_host(&node.host) && node.host.parse::<std::net::IpAddr>().is_err() {
-                out.push(
-                    err(
-                        &format!("/nodes/{i}/host"),
-                        format!(
-                            "`{}` is a host name, but allowed_ips needs the nodes' addresses",
-                            node.host
-                        ),
-                        "not an IP address",
-                    )
-                    .help("the firewall lets cluster peers in by address: write the node's IP address"),
-                );
-            }
-        }
-    }
+    // Host names are fine with allowed_ips: plan and apply resolve them
+    // (crate::resolve) and the firewall lets in every address they resolve to.
     for (i, entry) in c.allowed_ips.iter().enumerate() {
         let ptr = format!("/allowed_ips/{i}");
         match addr::parse_allowed(entry) {

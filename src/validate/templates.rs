@@ -10,7 +10,7 @@ use crate::diag::Diagnostic;
 use crate::layout::{layout, Allocations, NodeLayout};
 use crate::load::Numbering;
 use crate::model::{Cluster, Topology};
-use crate::render::{Origin, RenderError, Renderer};
+use crate::render::{Addresses, Origin, RenderError, Renderer};
 
 const SYNTAX_HELP: &str =
     "templates use minijinja (Jinja2) syntax; see templates/README.md for the variables";
@@ -43,7 +43,7 @@ pub fn check(input: &Input<'_>, so_far: &[Diagnostic]) -> Vec<Diagnostic> {
         }
         let alloc = input.ctx.allocations.get(&c.name).cloned().unwrap_or_default();
         for node in layouts(c, &alloc) {
-            if let Err(e) = renderer.render_all(c, &node, ssh_port) {
+            if let Err(e) = renderer.render_all(c, &node, ssh_port, &Addresses::unresolved()) {
                 // Without known numbers, node names would be made up.
                 let name = match input.ctx.numbering {
                     Numbering::Unknown(_) => &node.host,

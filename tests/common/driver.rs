@@ -8,7 +8,7 @@ use std::sync::Arc;
 use dbfleet::engine::{driver, Driver, EngineState, NodeCx, Secrets, ServiceMode};
 use dbfleet::layout::{layout, Allocations, NodeLayout};
 use dbfleet::model::{Cluster, SettingValue};
-use dbfleet::render::{engine_paths, EnginePaths, Renderer};
+use dbfleet::render::{engine_paths, Addresses, EnginePaths, Renderer};
 use dbfleet::transport::{SshConfig, SshPool, SshTransport, Transport};
 
 use super::lab::Lab;
@@ -81,7 +81,7 @@ impl Rig {
     pub fn write_config(&self, i: usize) -> String {
         let files = self
             .renderer
-            .render_node(&self.cluster, &self.nodes[i])
+            .render_node(&self.cluster, &self.nodes[i], &Addresses::default())
             .expect("render");
         let t = self.transport(i);
         for f in &files {

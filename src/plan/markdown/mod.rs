@@ -57,6 +57,15 @@ fn blocks(plan: &Plan) -> Vec<Block> {
         }
         doc.text.push('\n');
     }
+    for n in &plan.not_planned {
+        let _ = writeln!(
+            doc.text,
+            "> [!CAUTION]\n> Cluster `{}` is not planned: host name `{}` does not resolve: {}\n",
+            n.cluster,
+            n.host,
+            n.reason.replace('<', "&lt;")
+        );
+    }
     let unreachable: Vec<String> = plan
         .unreachable()
         .map(|(_, n)| format!("`{}` ({})", n.name, n.host))
@@ -214,7 +223,7 @@ fn cluster(doc: &mut Doc, c: &ClusterPlan, table: usize) {
             format!(
                 "| `{}` | {} | {} | {} | {} |\n",
                 n.name,
-                n.host,
+                super::text::host(n),
                 n.role.as_str(),
                 change,
                 escape_cell(&steps.join("; "))
