@@ -121,6 +121,40 @@ impl Engine {
         )
     }
 
+    /// Runs `during` while a writer on h4 keeps writing (from 2 s before
+    /// to 2 s after); the ids it got acknowledged.
+    fn with_writer<T>(&self, lab: &Lab, pw: &str, during: impl FnOnce() -> T) -> (T, BTreeSet<u64>) {
+        let stop = format!("/tmp/dbfleet-e2e-writer-{}", self.cluster);
+        let script = self.writer_script(lab, pw, &stop);
+        let (value, written) = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| lab.ssh("h4", &script));
+            std::thread::sleep(Duration::from_secs(2));
+            let value = during();
+            std::thread::sleep(Duration::from_secs(2));
+            lab.ssh_ok("h4", &format!("touch {stop}"));
+            (value, writer.join().expect("writer"))
+        });
+        let acked: BTreeSet<u64> = String::from_utf8_lossy(&written.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        assert!(
+            acked.len() > 10,
+            "the writer wrote too little: {}",
+            text(&written)
+        );
+        (value, acked)
+    }
+
+    /// Fails unless every node holds every acknowledged id.
+    fn assert_none_missing(&self, lab: &Lab, pw: &str, acked: &BTreeSet<u64>) {
+        for h in HOSTS {
+            let held = self.written(lab, h, pw);
+            let missing: Vec<&u64> = acked.difference(&held).collect();
+            assert!(missing.is_empty(), "{h} lacks acknowledged writes {missing:?}");
+        }
+    }
+
     /// Every id written, as `host` holds them.
     fn written(&self, lab: &Lab, host: &str, pw: &str) -> BTreeSet<u64> {
         let out = match self.kind {
@@ -218,17 +252,10 @@ fn promote_third_node(e: &Engine) {
     }
 
     // A writer keeps writing through the switchover.
-    let stop = format!("/tmp/dbfleet-e2e-writer-{}", e.cluster);
-    let script = e.writer_script(&lab, &pw, &stop);
-    let (out, took, written) = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| lab.ssh("h4", &script));
-        std::thread::sleep(Duration::from_secs(2));
+    let ((out, took), acked) = e.with_writer(&lab, &pw, || {
         let started = Instant::now();
         let out = run(&["apply", "--yes"]);
-        let took = started.elapsed();
-        std::thread::sleep(Duration::from_secs(2));
-        lab.ssh_ok("h4", &format!("touch {stop}"));
-        (out, took, writer.join().expect("writer"))
+        (out, started.elapsed())
     });
     assert!(
         out.status.success(),
@@ -240,15 +267,6 @@ fn promote_third_node(e: &Engine) {
         "{}",
         text(&out)
     );
-    let acked: BTreeSet<u64> = String::from_utf8_lossy(&written.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
-    assert!(
-        acked.len() > 10,
-        "the writer wrote too little: {}",
-        text(&written)
-    );
 
     // h3 is the primary; the others follow it; nothing acknowledged is lost.
     e.mark(&lab, "h3", &pw);
@@ -256,11 +274,7 @@ fn promote_third_node(e: &Engine) {
         e.follows(&lab, h, &pw, "h3");
         e.wait(&lab, h, &pw, e.marker_query(), "1");
     }
-    for h in HOSTS {
-        let held = e.written(&lab, h, &pw);
-        let missing: Vec<&u64> = acked.difference(&held).collect();
-        assert!(missing.is_empty(), "{h} lacks acknowledged writes {missing:?}");
-    }
+    e.assert_none_missing(&lab, &pw, &acked);
     println!(
         "{}: promote under load: {} acknowledged writes, none missing; apply took {took:.1?}",
         e.cluster,
@@ -427,4 +441,120 @@ fn a_promote_of_a_lagging_replica_is_refused_and_changes_nothing() {
     .expect("state json");
     assert_eq!(recorded["requests"][&id]["state"], "refused", "{recorded}");
     assert_eq!(recorded["primary"], lab.ip("h1").to_string(), "{recorded}");
+}
+
+/// An apply SIGKILLed between the fence and the promote (MariaDB: h1 is
+/// read-only, nobody takes writes) leaves the request running at its phase;
+/// the next apply finishes it first: exactly one writable primary (h3),
+/// the others following it, and no acknowledged write missing.
+#[test]
+fn a_promote_killed_after_the_fence_is_finished_by_the_next_apply() {
+    let Some(lab) = Lab::get() else { return };
+    let e = Engine {
+        kind: Kind::Mariadb,
+        cluster: "sw-kill",
+    };
+    for h in HOSTS {
+        lab.ssh_ok(h, &e.reset_script());
+    }
+    let _cleanup = OnDrop {
+        lab: &lab,
+        hosts: &HOSTS,
+        script: e.reset_script(),
+    };
+    let repo = lab_repo(&lab, e.cluster, &e.cluster_toml(&lab));
+    let state = tempfile::tempdir().expect("state");
+    let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let pw = admin_password(state.path(), e.cluster);
+    for h in ["h2", "h3"] {
+        e.follows(&lab, h, &pw, "h1");
+    }
+    e.prepare_writes(&lab, &pw);
+    let n3 = format!("{}3", e.cluster);
+    let id = format!("2026-12-06-promote-{n3}");
+    repo.commit_files(
+        "promote node 3",
+        &[(
+            &format!("requests/{id}.toml"),
+            &format!(
+                "action = \"promote\"\ncluster = \"{}\"\nnode = \"{n3}\"\n",
+                e.cluster
+            ),
+        )],
+    );
+    let events = state.path().join("events.jsonl");
+    let state_file = state.path().join(format!("clusters/{}.json", e.cluster));
+    let (killed_at, acked) = e.with_writer(&lab, &pw, || {
+        let mut apply = common::fleet::dbfleet_process(state.path())
+            .args(["apply", "--yes", "--events"])
+            .arg(&events)
+            .arg(repo.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("apply");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let seen = std::fs::read_to_string(&events).unwrap_or_default();
+            if seen
+                .lines()
+                .any(|l| l.contains("\"event\":\"step-done\"") && l.contains("\"step\":\"fence\""))
+            {
+                apply.kill().expect("SIGKILL");
+                break;
+            }
+            assert!(Instant::now() < deadline, "no fence step seen:\n{seen}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = apply.wait();
+        let recorded: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state_file).expect("state")).expect("state json");
+        // Killed before the promote: the old primary is fenced, and recorded.
+        assert_eq!(recorded["requests"][&id]["state"], "running", "{recorded}");
+        assert_eq!(recorded["primary"], lab.ip("h1").to_string(), "{recorded}");
+        assert_eq!(
+            e.local(&lab, "h1", &pw, "SELECT @@read_only"),
+            "1",
+            "h1 is not fenced"
+        );
+        let phase = recorded["requests"][&id]["phase"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        // The next apply resumes it.
+        let out = run_dbfleet(state.path(), &["apply", "--yes"], repo.path());
+        println!("{}", text(&out));
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!("resuming request {id} at {phase}")),
+            "{}",
+            text(&out)
+        );
+        assert!(
+            text(&out).contains(&format!("request {id} (promote): succeeded")),
+            "{}",
+            text(&out)
+        );
+        phase
+    });
+    assert!(
+        ["fence", "wait-caught-up"].contains(&killed_at.as_str()),
+        "killed at {killed_at}"
+    );
+    // Exactly one writable primary: h3; h1 and h2 follow it.
+    assert_eq!(e.local(&lab, "h3", &pw, "SELECT @@read_only"), "0");
+    for h in ["h1", "h2"] {
+        e.follows(&lab, h, &pw, "h3");
+    }
+    e.mark(&lab, "h3", &pw);
+    for h in ["h1", "h2"] {
+        e.wait(&lab, h, &pw, e.marker_query(), "1");
+    }
+    e.assert_none_missing(&lab, &pw, &acked);
+    println!(
+        "{}: killed at {killed_at}, resumed: {} acknowledged writes, none missing",
+        e.cluster,
+        acked.len()
+    );
 }

@@ -35,6 +35,16 @@ pub fn next(target: &str, s: &Situation<'_>) -> Verdict {
             Some(_) => Verdict::Fail(format!("{target} is no longer in the cluster")),
         };
     };
+    // A phase entered but not finished (a run killed halfway) is run again:
+    // the old primary may be fenced already, so the prechecks, which would
+    // see no primary, are never judged twice.
+    let unfinished = s.record.phase.as_deref().filter(|p| Some(*p) != done);
+    match (unfinished, &old) {
+        (Some("abort"), Some(old)) => return abort(old),
+        (Some("fence"), Some(old)) if s.timed_out => return abort(old),
+        (Some("fence"), Some(old)) => return Verdict::Run(fence(old)),
+        _ => {}
+    }
     match (done, old) {
         (None, _) => prechecks(t, s),
         (Some(_), None) => Verdict::Fail("the ledger lost the old primary's name".into()),
@@ -104,9 +114,16 @@ fn prechecks(t: &NodeLayout, s: &Situation<'_>) -> Verdict {
     }
     Verdict::Run(PhaseRun {
         facts: vec![(OLD_PRIMARY.to_string(), primary.name.clone())],
-        undo: unfence(&primary.name),
-        ..PhaseRun::new(Phase::Fence, vec![step(&primary.name, Phase::Fence, Step::Fence)])
+        ..fence(&primary.name)
     })
+}
+
+/// The fence phase: `primary` stops taking writes; undone by lifting it.
+fn fence(primary: &str) -> PhaseRun {
+    PhaseRun {
+        undo: unfence(primary),
+        ..PhaseRun::new(Phase::Fence, vec![step(primary, Phase::Fence, Step::Fence)])
+    }
 }
 
 /// Why the switchover from `primary` to `t` must not start, if it must not.

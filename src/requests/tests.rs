@@ -247,3 +247,57 @@ fn the_queue_is_in_commit_order_and_edited_requests_are_never_rerun() {
         .collect();
     assert_eq!(shown, ["due b Some(\"c1\")", "edited a", "due c None"]);
 }
+
+#[test]
+fn a_run_killed_in_a_phase_runs_that_phase_again_and_never_the_prechecks() {
+    // Killed during the fence: h1 may be read-only already; the prechecks
+    // would refuse ("not running as a primary") and leave it fenced.
+    let mut fenced = healthy();
+    fenced.nodes.get_mut("db1").expect("db1").role = Some(ObservedRole::Replica);
+    let nodes = nodes("10.0.0.1");
+    let mut rec = record(None);
+    rec.enter("fence");
+    rec.facts.insert(promote::OLD_PRIMARY.into(), "db1".into());
+    let next_of = |rec: &RequestRecord, timed_out: bool| {
+        next(
+            &promote("db3"),
+            &Situation {
+                nodes: &nodes,
+                before: &fenced,
+                record: rec,
+                timed_out,
+            },
+        )
+    };
+    let shown = |v: Verdict| match v {
+        Verdict::Run(PhaseRun { phase, steps, .. }) => (
+            phase,
+            steps
+                .iter()
+                .map(|s| format!("{} {}", s.node, s.step))
+                .collect::<Vec<_>>(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        shown(next_of(&rec, false)),
+        (Phase::Fence, vec!["db1 stop taking writes (fence)".to_string()])
+    );
+    assert_eq!(
+        shown(next_of(&rec, true)),
+        (
+            Phase::Abort,
+            vec!["db1 take writes again (lift the fence)".to_string()]
+        )
+    );
+    // Killed while lifting the fence: lift it again.
+    rec.facts.insert(DONE.into(), "fence".into());
+    rec.enter("abort");
+    assert_eq!(
+        shown(next_of(&rec, false)),
+        (
+            Phase::Abort,
+            vec!["db1 take writes again (lift the fence)".to_string()]
+        )
+    );
+}
