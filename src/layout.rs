@@ -120,6 +120,28 @@ pub fn orphans(cluster: &Cluster, alloc: &Allocations) -> Vec<PeerRef> {
         .collect()
 }
 
+/// The orphans of `cluster` laid out to be observed or worked on (a
+/// remove-node request): none of them is anyone's source; the recorded
+/// primary keeps its role.
+pub fn orphan_layouts(cluster: &Cluster, alloc: &Allocations, primary_host: Option<&str>) -> Vec<NodeLayout> {
+    orphans(cluster, alloc)
+        .into_iter()
+        .map(|o| NodeLayout {
+            role: if primary_host == Some(o.host.as_str()) {
+                Role::Primary
+            } else {
+                Role::Replica
+            },
+            name: o.name,
+            number: o.number,
+            host: o.host,
+            primary: None,
+            peers: Vec::new(),
+            orphans: Vec::new(),
+        })
+        .collect()
+}
+
 /// Lay out the nodes of `cluster` in file order.
 ///
 /// Hosts missing from `alloc` are numbered as [`Allocations::extend_with`]

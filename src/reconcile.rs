@@ -134,6 +134,14 @@ pub async fn reconcile_cluster(apply: &Apply<'_>, c: &Cluster, gate: &dyn Gate) 
                 if !ok {
                     break;
                 }
+                // What the cluster should be may have changed (a node
+                // released): converge again, approved with the request.
+                let after = converge(apply, c, &Approve).await;
+                if let Err(e) = after.report {
+                    outcome.report = Err(e);
+                    outcome.requeue_after = Some(RETRY_AFTER);
+                    break;
+                }
             }
             Err(e) => {
                 outcome.report = Err(e);

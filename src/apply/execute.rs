@@ -277,13 +277,16 @@ impl ClusterRun<'_> {
                 self.step(node, &what, wait).await
             }
             Step::Promote => self.step(node, "promote", d.promote(t.as_ref(), &cx)).await,
+            Step::RemoveNode => self.retire(node, &paths).await,
+            Step::MoveDataAside { suffix } => self.move_aside(node, &paths, suffix).await,
+            Step::ForgetPeer { node: gone } => {
+                let peer = self.peer(gone).ok_or_else(|| missing(&node.name, gone))?;
+                let what = format!("forget {gone}");
+                self.step(node, &what, d.forget_peer(t.as_ref(), &cx, &peer))
+                    .await
+            }
             Step::Repoint { to } => {
-                let target = self.node(to).ok_or_else(|| missing(&node.name, to))?;
-                let peer = crate::layout::PeerRef {
-                    name: target.name.clone(),
-                    number: target.number,
-                    host: target.host.clone(),
-                };
+                let peer = self.peer(to).ok_or_else(|| missing(&node.name, to))?;
                 let what = format!("replicate from {to}");
                 self.step(node, &what, d.repoint(t.as_ref(), &cx, &peer)).await
             }
@@ -307,6 +310,7 @@ fn halts(phase: Phase) -> bool {
         // A switchover goes on only from a phase that completed.
         Phase::Fence | Phase::CatchUp | Phase::Promote | Phase::Abort => true,
         // The other nodes are repointed even when one could not be.
+        Phase::Remove => true,
         Phase::Firewall | Phase::Seed | Phase::Repair | Phase::Repoint => false,
     }
 }

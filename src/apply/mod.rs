@@ -18,6 +18,7 @@ mod execute;
 mod firewall;
 mod node;
 mod progress;
+mod remove;
 mod request;
 
 pub use progress::{Event, Progress};

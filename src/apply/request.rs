@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Apply, ApplyError, ClusterReport, ClusterRun};
-use crate::layout::layout;
+use crate::layout::{layout, orphan_layouts};
 use crate::model::Cluster;
 use crate::observe;
 use crate::plan::{self, Phase};
@@ -47,7 +47,10 @@ impl Apply<'_> {
         let secrets = crate::secrets::resolve(self.store.dir(), c)?;
         loop {
             let nodes = layout(c, &state.allocations, state.primary.as_deref());
-            let observed = observe::observe_cluster(self.pool, self.fleet(), c, &nodes, &secrets).await;
+            // The orphans too: a remove-node works on one.
+            let mut all = nodes.clone();
+            all.extend(orphan_layouts(c, &state.allocations, state.primary.as_deref()));
+            let observed = observe::observe_cluster(self.pool, self.fleet(), c, &all, &secrets).await;
             let before = observe::to_before(&state, &observed);
             let situation = Situation {
                 nodes: &nodes,
@@ -83,7 +86,7 @@ impl Apply<'_> {
                 Some(&before),
                 self.addresses,
             )?;
-            let mut exec = ClusterRun::new(&apply, c, &nodes, &observed, &secrets, rendered);
+            let mut exec = ClusterRun::new(&apply, c, &all, &observed, &secrets, rendered);
             exec.operation = record.id.clone();
             exec.deadline = Some(deadline.max(Instant::now() + Duration::from_secs(5)));
             let errors = self.run_phase(&exec, &run, &mut state).await;
@@ -91,6 +94,10 @@ impl Apply<'_> {
             if errors.is_empty() {
                 if let Some(host) = &run.then_primary {
                     state.primary = Some(host.clone());
+                }
+                if let Some(gone) = &run.then_release {
+                    state.allocations.release(&gone.host);
+                    state.applied.remove(&gone.name);
                 }
                 record.facts.insert(DONE.into(), run.phase.as_str().into());
                 if run.phase == Phase::Abort {

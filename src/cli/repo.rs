@@ -2,7 +2,7 @@
 //! recorded state, and the validated model (problems printed).
 
 use anyhow::Context;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::args::Global;
@@ -85,7 +85,13 @@ pub fn context(recorded: &BTreeMap<String, ClusterState>) -> LoadContext {
             .map(|(k, v)| (k.clone(), v.allocations.clone()))
             .collect(),
         numbering: Numbering::Recorded,
-        ran: BTreeSet::new(),
+        // Requests whose effect the allocations hold (a released number).
+        ran: recorded
+            .values()
+            .flat_map(|s| s.requests.values())
+            .filter(|r| r.state == crate::state::RequestState::Succeeded)
+            .map(|r| r.id.clone())
+            .collect(),
     }
 }
 

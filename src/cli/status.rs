@@ -10,10 +10,9 @@ use std::fmt::{self, Write};
 use super::args::{Format, Global, StatusArgs};
 use super::{exit, online, repo, target};
 use crate::engine::ObservedRole;
-use crate::layout::{NodeLayout, Role};
 use crate::model::{Cluster, Engine, Repo, Topology};
 use crate::observe::{self, NodeObservation};
-use crate::state::{ClusterState, StateStore};
+use crate::state::StateStore;
 use crate::transport::SshPool;
 
 /// One cluster, in the shape of a cluster of the JSON plan (`name`,
@@ -129,7 +128,7 @@ async fn cluster_status(
 ) -> anyhow::Result<ClusterStatus> {
     let (_, mut nodes) = online::observe_cluster(repo, store, pool, c).await?;
     let state = store.cluster(&c.name)?;
-    let orphans = orphan_layouts(c, &state);
+    let orphans = crate::layout::orphan_layouts(c, &state.allocations, state.primary.as_deref());
     if !orphans.is_empty() {
         let secrets = crate::secrets::peek(store.dir(), c);
         nodes.extend(observe::observe_cluster(pool, &repo.fleet, c, &orphans, &secrets).await);
@@ -210,27 +209,6 @@ fn table(statuses: &[ClusterStatus]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Nodes still allocated to the cluster whose hosts left the cluster file,
-/// laid out to be observed (none of them is anyone's source).
-fn orphan_layouts(c: &Cluster, state: &ClusterState) -> Vec<NodeLayout> {
-    crate::layout::orphans(c, &state.allocations)
-        .into_iter()
-        .map(|o| NodeLayout {
-            role: if state.primary.as_deref() == Some(o.host.as_str()) {
-                Role::Primary
-            } else {
-                Role::Replica
-            },
-            name: o.name,
-            number: o.number,
-            host: o.host,
-            primary: None,
-            peers: Vec::new(),
-            orphans: Vec::new(),
-        })
-        .collect()
 }
 
 fn health(n: &NodeObservation) -> Health {

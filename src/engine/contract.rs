@@ -265,6 +265,21 @@ pub trait Driver: Send + Sync {
         to: &'a PeerRef,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// The systemd unit that runs the engine (pure), for disabling a node
+    /// that is removed.
+    fn unit(&self, cx: &NodeCx<'_>) -> String;
+
+    /// On the primary: take away what a removed node `peer` had there to
+    /// replicate (PostgreSQL: its slot, which would keep WAL forever; MySQL
+    /// family: its replication account). Nothing for the Redis family (one
+    /// password for all). Idempotent.
+    fn forget_peer<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        peer: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>>;
+
     /// The settings that differ between two renderings of the node's main
     /// config file (pure; no I/O).
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange>;

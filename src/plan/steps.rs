@@ -59,6 +59,15 @@ pub enum Step {
     Promote,
     /// Replicate from `to`, the new primary, without a new seed.
     Repoint { to: String },
+    /// Take the node out of service: its engine stopped (and its systemd
+    /// unit disabled), its configuration files and firewall chain removed.
+    RemoveNode,
+    /// Move the node's data directory aside, to `<data dir>.<suffix>`;
+    /// never deleted.
+    MoveDataAside { suffix: String },
+    /// On the primary: take away what the removed `node` had there to
+    /// replicate (a slot, an account).
+    ForgetPeer { node: String },
 }
 
 impl fmt::Display for Step {
@@ -83,6 +92,12 @@ impl fmt::Display for Step {
             Step::WaitCaughtUp { from } => write!(f, "wait until it has everything {from} wrote"),
             Step::Promote => write!(f, "become the primary"),
             Step::Repoint { to } => write!(f, "replicate from {to}"),
+            Step::RemoveNode => write!(
+                f,
+                "stop and disable the engine, remove its configuration and firewall"
+            ),
+            Step::MoveDataAside { suffix } => write!(f, "move the data directory aside (.{suffix})"),
+            Step::ForgetPeer { node } => write!(f, "forget {node} (its slot or replication account)"),
         }
     }
 }
@@ -117,6 +132,8 @@ pub enum Phase {
     /// A switchover that stopped before its promote: the old primary takes
     /// writes again.
     Abort,
+    /// A node taken out of the cluster.
+    Remove,
 }
 
 impl Phase {
@@ -134,6 +151,7 @@ impl Phase {
             Phase::Promote => "promote",
             Phase::Repoint => "repoint",
             Phase::Abort => "abort",
+            Phase::Remove => "remove",
         }
     }
 }

@@ -14,6 +14,7 @@
 
 mod draft;
 mod promote;
+mod remove;
 mod report;
 
 pub use draft::{check, Draft, DraftError};
@@ -51,6 +52,9 @@ pub struct PhaseRun {
     pub facts: Vec<(String, String)>,
     /// When the phase succeeded, the cluster's primary is this host.
     pub then_primary: Option<String>,
+    /// When the phase succeeded, this node is gone: its number becomes a
+    /// tombstone, its record of applied files is dropped.
+    pub then_release: Option<crate::layout::PeerRef>,
     /// When the phase fails: the steps that put the cluster back as it was
     /// before the request (then the request fails).
     pub undo: Vec<PlannedStep>,
@@ -63,6 +67,7 @@ impl PhaseRun {
             steps,
             facts: Vec::new(),
             then_primary: None,
+            then_release: None,
             undo: Vec::new(),
         }
     }
@@ -89,6 +94,7 @@ pub struct Situation<'a> {
 pub fn next(request: &Request, s: &Situation<'_>) -> Verdict {
     match request {
         Request::Promote { node, .. } => promote::next(node, s),
+        Request::RemoveNode { node, .. } => remove::next(node, s),
         other => Verdict::Refuse(not_carried_out(other)),
     }
 }
@@ -97,7 +103,7 @@ pub fn next(request: &Request, s: &Situation<'_>) -> Verdict {
 /// is not carried out by this version. `None` for the actions it runs.
 pub fn unsupported(request: &Request) -> Option<String> {
     match request {
-        Request::Promote { .. } => None,
+        Request::Promote { .. } | Request::RemoveNode { .. } => None,
         other => Some(not_carried_out(other)),
     }
 }
@@ -114,6 +120,7 @@ fn not_carried_out(r: &Request) -> String {
 pub fn outline(request: &Request, nodes: &[NodeLayout]) -> Vec<PlannedStep> {
     match request {
         Request::Promote { node, .. } => promote::outline(node, nodes),
+        Request::RemoveNode { node, .. } => remove::outline(node, nodes),
         _ => Vec::new(),
     }
 }

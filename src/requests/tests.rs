@@ -301,3 +301,81 @@ fn a_run_killed_in_a_phase_runs_that_phase_again_and_never_the_prechecks() {
         )
     );
 }
+
+fn remove(node: &str) -> Request {
+    toml::from_str(&format!(
+        "action = \"remove-node\"\ncluster = \"db\"\nnode = \"{node}\"\nconfirm = \"{node}\"\n"
+    ))
+    .expect("request")
+}
+
+/// db3's host gone from the file: db3 is an orphan; `primary` recorded.
+fn remove_verdict(node: &str, primary: &str) -> Verdict {
+    let c: Cluster = toml::from_str(
+        "name = \"db\"\nengine = \"postgresql\"\nversion = \"15\"\ntopology = \"primary-replica\"\n\
+         [[nodes]]\nhost = \"10.0.0.1\"\n[[nodes]]\nhost = \"10.0.0.2\"\n",
+    )
+    .expect("cluster");
+    let alloc = Allocations::default().extend_with(&cluster());
+    let nodes = layout(&c, &alloc, Some(primary));
+    let mut b = healthy();
+    b.state.primary = Some(primary.into());
+    let rec = record(None);
+    next(
+        &remove(node),
+        &Situation {
+            nodes: &nodes,
+            before: &b,
+            record: &rec,
+            timed_out: false,
+        },
+    )
+}
+
+#[test]
+fn remove_node_takes_out_an_orphan_and_refuses_the_others() {
+    match remove_verdict("db3", "10.0.0.1") {
+        Verdict::Run(run) => {
+            let steps: Vec<String> = run
+                .steps
+                .iter()
+                .map(|s| format!("{} {}", s.node, s.step))
+                .collect();
+            assert_eq!(
+                steps[0],
+                "db3 stop and disable the engine, remove its configuration and firewall"
+            );
+            assert!(
+                steps[1].starts_with("db3 move the data directory aside (.removed-2"),
+                "{steps:?}"
+            );
+            assert_eq!(steps[2], "db1 forget db3 (its slot or replication account)");
+            assert_eq!(steps.len(), 3);
+            assert_eq!(
+                run.then_release.map(|p| (p.name, p.number)),
+                Some(("db3".into(), 3))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        remove_verdict("db2", "10.0.0.1"),
+        Verdict::Refuse(
+            "db2 (10.0.0.2) is still in the cluster file: remove its [[nodes]] entry first (remove-node takes out a node the file no longer lists)"
+                .into()
+        )
+    );
+    assert_eq!(
+        remove_verdict("db3", "10.0.0.3"),
+        Verdict::Refuse("db3 (10.0.0.3) is the primary: promote another node first".into())
+    );
+    assert_eq!(
+        remove_verdict("db9", "10.0.0.1"),
+        Verdict::Refuse("the cluster has no node db9".into())
+    );
+}
+
+#[test]
+fn data_is_moved_aside_under_the_time_the_request_started() {
+    assert_eq!(remove::suffix(1_796_540_729), "removed-20261206T070529Z");
+}

@@ -43,8 +43,9 @@ impl RequestState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseTiming {
     pub phase: String,
-    /// Seconds since the Unix epoch.
-    pub started: u64,
+    /// Seconds since the Unix epoch, to the millisecond (a whole second
+    /// would time each phase from the start of its second).
+    pub started: f64,
     /// Seconds the phase took; absent while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
@@ -93,7 +94,7 @@ impl RequestRecord {
         self.phase = Some(phase.to_string());
         self.phases.push(PhaseTiming {
             phase: phase.to_string(),
-            started: now(),
+            started: (now_f64() * 1000.0).round() / 1000.0,
             seconds: None,
         });
     }
@@ -108,7 +109,7 @@ impl RequestRecord {
 
     fn close_phase(&mut self) {
         if let Some(last) = self.phases.last_mut().filter(|p| p.seconds.is_none()) {
-            let elapsed = now_f64() - last.started as f64;
+            let elapsed = now_f64() - last.started;
             last.seconds = Some((elapsed.max(0.0) * 10.0).round() / 10.0);
         }
     }
@@ -154,9 +155,12 @@ mod tests {
             facts: Default::default(),
         };
         r.enter("fence");
+        std::thread::sleep(std::time::Duration::from_millis(250));
         r.enter("wait-caught-up");
         assert_eq!(r.phases.len(), 2);
-        assert!(r.phases[0].seconds.is_some());
+        // Timed from when the phase began, not from the start of its second.
+        let fence = r.phases[0].seconds.expect("timed");
+        assert!((0.2..0.5).contains(&fence), "{fence}");
         assert!(r.phases[1].seconds.is_none());
         r.finish(RequestState::Failed, Some("timeout".into()));
         assert!(r.phases[1].seconds.is_some());

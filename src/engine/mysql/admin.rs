@@ -8,6 +8,7 @@ use super::sql::{account, literal};
 use super::status::{get, parse_vertical, ReplicaStatus};
 use crate::engine::contract::Result;
 use crate::engine::{EngineState, ObservedRole};
+use crate::layout::PeerRef;
 use crate::model::Topology;
 use crate::render::{ADMIN_USER, REPLICATION_USER};
 use crate::transport::Command;
@@ -131,12 +132,35 @@ impl Host<'_> {
         self.sql_ok("creating users", &statements).await.map(drop)
     }
 
+    /// See [`crate::engine::Driver::forget_peer`]: the replication account
+    /// of each of the peer's addresses.
+    pub(crate) async fn forget_peer(&self, peer: &PeerRef) -> Result<()> {
+        let statements: Vec<String> = self
+            .addresses([&peer.host])
+            .await?
+            .iter()
+            .map(|a| format!("DROP USER IF EXISTS {}", account(REPLICATION_USER, a)))
+            .collect();
+        self.sql_ok("dropping the replication account", &statements)
+            .await
+            .map(drop)
+    }
+
     /// Addresses of every node of the cluster (this one included, so that
     /// any node can become the source), host names resolved on this node.
     async fn node_addresses(&self) -> Result<BTreeSet<String>> {
         let node = self.cx.node;
+        let hosts: Vec<String> = std::iter::once(&node.host)
+            .chain(node.peers.iter().map(|p| &p.host))
+            .cloned()
+            .collect();
+        self.addresses(&hosts).await
+    }
+
+    /// The addresses of `hosts`, names resolved on this node.
+    async fn addresses<'h>(&self, hosts: impl IntoIterator<Item = &'h String>) -> Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();
-        for host in std::iter::once(&node.host).chain(node.peers.iter().map(|p| &p.host)) {
+        for host in hosts {
             if let Ok(ip) = host.parse::<IpAddr>() {
                 out.insert(ip.to_string());
                 continue;

@@ -146,6 +146,21 @@ impl Driver for MysqlDriver {
         Box::pin(async move { Host::new(t, cx).repoint(to).await })
     }
 
+    fn unit(&self, cx: &NodeCx<'_>) -> String {
+        flavor::Flavor::of(cx.cluster.engine, &cx.cluster.version)
+            .unit()
+            .to_string()
+    }
+
+    fn forget_peer<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        peer: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { Host::new(t, cx).forget_peer(peer).await })
+    }
+
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
         cnf::changed_settings(old, new)
     }

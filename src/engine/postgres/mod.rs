@@ -158,6 +158,19 @@ impl Driver for PostgresDriver {
         Box::pin(switchover::repoint(t, cx, to))
     }
 
+    fn unit(&self, cx: &NodeCx<'_>) -> String {
+        host::unit(cx)
+    }
+
+    fn forget_peer<'a>(
+        &'a self,
+        t: &'a dyn Transport,
+        cx: &'a NodeCx<'a>,
+        peer: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(replication::drop_slot(t, cx, &peer.name))
+    }
+
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
         conf::changed_settings(old, new)
     }

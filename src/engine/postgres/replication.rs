@@ -23,6 +23,22 @@ pub async fn create_users(t: &dyn Transport, cx: &NodeCx<'_>) -> Result<()> {
     create_slots(t, cx, cx.node.peers.iter().map(|p| p.name.as_str())).await
 }
 
+/// On a primary: drop the replication slot of `node`, if there is one
+/// (an active slot is first released by ending its walsender).
+pub async fn drop_slot(t: &dyn Transport, cx: &NodeCx<'_>, node: &str) -> Result<()> {
+    let slot =
+        super::sql::quote_literal(&crate::render::slot_name(node)).map_err(|e| other(t, e.to_string()))?;
+    let sql = format!(
+        "SELECT pg_catalog.pg_terminate_backend(active_pid) FROM pg_catalog.pg_replication_slots \
+          WHERE slot_name = {slot} AND active_pid IS NOT NULL;\n\
+         SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots \
+          WHERE slot_name = {slot};"
+    );
+    psql_ok(t, cx, &sql, "dropping the replication slot")
+        .await
+        .map(drop)
+}
+
 /// On a primary: a replication slot for each of `nodes` (kept where one
 /// exists).
 pub async fn create_slots<'n>(

@@ -130,6 +130,20 @@ impl Driver for RedisDriver {
         Box::pin(switchover::repoint(t, cx, to))
     }
 
+    fn unit(&self, cx: &NodeCx<'_>) -> String {
+        cx.cluster.engine.server_name().to_string()
+    }
+
+    fn forget_peer<'a>(
+        &'a self,
+        _t: &'a dyn Transport,
+        _cx: &'a NodeCx<'a>,
+        _peer: &'a PeerRef,
+    ) -> BoxFuture<'a, Result<()>> {
+        // One password for every replica: nothing is the peer's alone.
+        Box::pin(async { Ok(()) })
+    }
+
     fn changed_settings(&self, old: &str, new: &str) -> Vec<ConfigChange> {
         conf::changed_settings(old, new)
     }
