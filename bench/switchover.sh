@@ -126,8 +126,9 @@ import ipaddress, sys
 sys.exit(0 if ipaddress.ip_interface(sys.argv[1]).ip in ipaddress.ip_network("10.231.0.0/24") else 1)
 PY
 
-CHECK_CP=$OUT/check-cp
-mkdir -p "$CHECK_CP"
+# System ssh for resets and checks (never timed), its own masters; a short
+# directory, since a socket's path has at most 107 bytes.
+CHECK_CP=$(mktemp -d /tmp/switchover-ssh.XXXXXX)
 hssh() { # HOST CMD...
     local h=$1; shift
     ssh -i "$LAB_KEY" -o UserKnownHostsFile="$LAB_KNOWN_HOSTS" -o StrictHostKeyChecking=yes \
@@ -141,6 +142,7 @@ close_masters() {
         [ -S "$s" ] || continue
         ssh -o ControlPath="$s" -O exit dummy >/dev/null 2>&1 || true
     done
+    rmdir "$CHECK_CP" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- engines
